@@ -1,0 +1,7 @@
+"""``python -m wslab`` is the same as the ``wslab`` command."""
+
+import sys
+
+from wslab.cli import main
+
+sys.exit(main())
