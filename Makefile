@@ -1,0 +1,65 @@
+# wslab — the two set-up commands are `make demo` and `make test`; see README.md.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CURRENT := .venv-current
+CURRENT_PY := $(CURRENT)/bin/python
+PIP_QUIET ?= -q
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+
+.PHONY: help install demo test test-lib test-current nbval notebooks lab reset bench clean
+
+help:
+	@echo "make demo      run the stack notebooks headless; executed notebooks and charts in reports/"
+	@echo "make test      all tests: library, integration, notebooks (nbval), library on current pins"
+	@echo "make lab       open JupyterLab on notebooks/"
+	@echo "make nbval     notebooks only, compared with their stored outputs"
+	@echo "make notebooks re-execute the notebooks in place (refresh stored outputs)"
+	@echo "make bench     benchmark scripts (print figures)"
+	@echo "make reset     stop stray lab servers, clear the kit's Redis keys and reports/"
+
+$(VENV)/.installed: pyproject.toml requirements/incident.txt requirements/tools.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "wslab needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_QUIET) --upgrade pip
+	$(PY) -m pip install $(PIP_QUIET) -r requirements/incident.txt -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@touch $@
+
+$(CURRENT)/.installed: pyproject.toml requirements/current.txt requirements/tools.txt
+	$(PYTHON) -m venv $(CURRENT)
+	$(CURRENT_PY) -m pip install $(PIP_QUIET) --upgrade pip
+	$(CURRENT_PY) -m pip install $(PIP_QUIET) -r requirements/current.txt -e .
+	@touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(PY) -m wslab.report --out reports $(NOTEBOOKS)
+
+test: test-lib nbval test-current
+
+test-lib: install
+	$(PY) -m pytest -q tests
+
+test-current: $(CURRENT)/.installed
+	$(CURRENT_PY) -m pytest -q -m "not incident" tests
+
+nbval: install
+	$(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg $(NOTEBOOKS)
+
+notebooks: install
+	$(PY) -m wslab.report --in-place $(NOTEBOOKS)
+
+lab: install
+	$(VENV)/bin/jupyter lab notebooks/
+
+bench: install
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+reset: install
+	$(PY) -m wslab.reset
+
+clean:
+	rm -rf $(VENV) $(CURRENT) reports .pytest_cache .hypothesis

@@ -1,0 +1,147 @@
+"""Decide whether a request is WebSocket / Engine.IO traffic, and say why.
+
+Two detectors share one interface and return a :class:`Decision`:
+
+``writeup_decision``
+    The heuristic from the incident write-up, signal for signal: an
+    ``Upgrade: websocket`` header, ``Connection: upgrade`` compared as a whole
+    string, ``websocket`` anywhere in ``Connection``, a path starting with
+    ``/socket.io/``, a ``transport`` query parameter of ``websocket`` or
+    ``polling``, or any ``EIO`` query parameter.  Its ``save_session`` variant
+    adds one more signal, ``response is None`` (see :func:`writeup_save_decision`).
+
+``precise_decision``
+    Parses the ``Upgrade`` and ``Connection`` headers as the comma-separated,
+    case-insensitive token lists that RFC 9110 defines, and matches the
+    configured Socket.IO path by segment rather than by substring.
+
+A *source* can be a WSGI environ, a Werkzeug/Flask request, or a
+:class:`RequestHead` (the shape stored in the request corpus).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from werkzeug.datastructures import EnvironHeaders, Headers
+from werkzeug.wrappers import Request
+
+#: The write-up's ``open_session`` signals, in the order its code tests them.
+WRITEUP_SIGNALS: tuple[str, ...] = (
+    "upgrade-header",
+    "connection-upgrade",
+    "connection-websocket",
+    "socketio-path",
+    "transport-param",
+    "eio-param",
+)
+
+#: The extra signal the write-up's ``save_session`` uses.
+RESPONSE_NONE_SIGNAL = "response-none"
+
+#: The precise detector's signals.
+PRECISE_SIGNALS: tuple[str, ...] = ("socketio-path", "websocket-upgrade")
+
+
+@dataclass(frozen=True)
+class RequestHead:
+    """The parts of a request a detector looks at: method, path, raw query, headers."""
+
+    method: str = "GET"
+    path: str = "/"
+    query: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_source(cls, source: Any) -> RequestHead:
+        """Build a head from an environ dict, a Werkzeug request or a head itself."""
+        if isinstance(source, RequestHead):
+            return source
+        if isinstance(source, Request):
+            return cls(source.method, source.path, source.query_string.decode("latin-1"),
+                       dict(source.headers.items()))
+        if isinstance(source, Mapping) and "REQUEST_METHOD" in source:
+            headers = dict(EnvironHeaders(source).items())
+            return cls(source.get("REQUEST_METHOD", "GET"), source.get("PATH_INFO", "/") or "/",
+                       source.get("QUERY_STRING", ""), headers)
+        if isinstance(source, Mapping):
+            return cls(str(source.get("method", "GET")), str(source.get("path", "/")),
+                       str(source.get("query", "")), dict(source.get("headers", {})))
+        raise TypeError(f"cannot read a request head from {type(source).__name__}")
+
+    def header(self, name: str) -> str:
+        """Return a header value by case-insensitive name, or ``""``."""
+        return Headers(list(self.headers.items())).get(name, "")
+
+    def args(self) -> dict[str, str]:
+        """Return the query parameters, first value of each."""
+        return {k: v[0] for k, v in parse_qs(self.query, keep_blank_values=True).items()}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A detector's answer: is it WebSocket/Engine.IO traffic, and which signals fired."""
+
+    is_websocket: bool
+    matched: tuple[str, ...] = ()
+
+    @property
+    def signal(self) -> str | None:
+        """The first signal that fired, the one the write-up's ``or`` chain stops at."""
+        return self.matched[0] if self.matched else None
+
+
+def writeup_signals(source: Any) -> dict[str, bool]:
+    """Evaluate every one of the write-up's ``open_session`` signals on *source*."""
+    head = RequestHead.from_source(source)
+    args = head.args()
+    connection = head.header("Connection").lower()
+    return {
+        "upgrade-header": head.header("Upgrade").lower() == "websocket",
+        "connection-upgrade": connection == "upgrade",
+        "connection-websocket": "websocket" in connection,
+        "socketio-path": head.path.startswith("/socket.io/"),
+        "transport-param": args.get("transport") in ("websocket", "polling"),
+        "eio-param": args.get("EIO") is not None,
+    }
+
+
+def writeup_decision(source: Any) -> Decision:
+    """The write-up's ``open_session`` detection, with every matching signal named."""
+    fired = tuple(name for name, hit in writeup_signals(source).items() if hit)
+    return Decision(bool(fired), fired)
+
+
+def writeup_save_decision(source: Any, response: Any) -> Decision:
+    """The write-up's ``save_session`` detection: the same signals plus ``response is None``."""
+    decision = writeup_decision(source)
+    fired = decision.matched + ((RESPONSE_NONE_SIGNAL,) if response is None else ())
+    return Decision(bool(fired), fired)
+
+
+def header_tokens(value: str) -> set[str]:
+    """Split a comma-separated header value into lower-case tokens."""
+    return {token.strip().lower() for token in value.split(",") if token.strip()}
+
+
+def precise_decision(source: Any, socketio_path: str = "/socket.io") -> Decision:
+    """Precise detection: the configured Socket.IO path, or a real WebSocket upgrade.
+
+    A request is Socket.IO traffic when its path is *socketio_path* or lies below
+    it (``/socket.io`` and ``/socket.io/`` match, ``/socket.io-docs`` does not).
+    It is a WebSocket upgrade when ``Upgrade`` lists the ``websocket`` token and
+    ``Connection`` lists the ``upgrade`` token (``keep-alive, Upgrade`` counts;
+    ``Upgrade: h2c`` does not).
+    """
+    head = RequestHead.from_source(source)
+    base = "/" + socketio_path.strip("/")
+    fired = []
+    if head.path == base or head.path.startswith(base + "/"):
+        fired.append("socketio-path")
+    if ("websocket" in header_tokens(head.header("Upgrade"))
+            and "upgrade" in header_tokens(head.header("Connection"))):
+        fired.append("websocket-upgrade")
+    return Decision(bool(fired), tuple(fired))

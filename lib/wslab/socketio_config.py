@@ -1,0 +1,74 @@
+"""The write-up's Socket.IO configuration manager, as data plus validation.
+
+The write-up's ``websocket_config_manager.py`` built one main and one fallback
+configuration and, as its fix, added ``manage_session=False``, ``cookie=None``
+and ``json=None`` to both.  :func:`build_config` returns either set, before or
+after that fix, and :func:`validate_config` checks every key against the
+keyword arguments the installed Flask-SocketIO, python-socketio and
+python-engineio actually accept, so a typo fails loudly instead of being
+passed through ``**kwargs`` and ignored.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Literal
+
+import engineio.base_server
+import socketio.base_server
+
+from wslab.errors import WslabError
+
+#: Keys Flask-SocketIO consumes itself before building the python-socketio server.
+FLASK_SOCKETIO_KEYS = frozenset({"manage_session", "message_queue", "channel", "path", "resource"})
+
+#: The three keys the write-up's fix adds.
+WRITEUP_FIX_KEYS: dict[str, Any] = {"manage_session": False, "cookie": None, "json": None}
+
+Profile = Literal["main", "fallback"]
+
+
+def accepted_keys() -> frozenset[str]:
+    """Every keyword the installed Flask-SocketIO stack accepts for ``SocketIO(app, **kw)``."""
+    keys = set(FLASK_SOCKETIO_KEYS) | {"engineio_logger"}
+    for cls in (socketio.base_server.BaseServer, engineio.base_server.BaseServer):
+        for name, param in inspect.signature(cls.__init__).parameters.items():
+            if name != "self" and param.kind is not inspect.Parameter.VAR_KEYWORD:
+                keys.add(name)
+    return frozenset(keys)
+
+
+def validate_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Return *config* unchanged, or raise :class:`WslabError` naming unknown keys."""
+    unknown = sorted(set(config) - accepted_keys())
+    if unknown:
+        raise WslabError(f"unknown Socket.IO option(s): {', '.join(unknown)}")
+    return config
+
+
+def build_config(profile: Profile = "main", fixed: bool = True) -> dict[str, Any]:
+    """Return the main or fallback Socket.IO configuration, with or without the fix.
+
+    *main* is the production profile: threading mode, WebSocket and polling
+    transports, the default ping timings and permissive CORS for the kit's own
+    page.  *fallback* is what the write-up's app dropped to when WebSocket was
+    unavailable: polling only, no upgrades.
+    """
+    if profile not in ("main", "fallback"):
+        raise WslabError(f"unknown Socket.IO profile {profile!r} (choose main or fallback)")
+    config: dict[str, Any] = {
+        "async_mode": "threading",
+        "cors_allowed_origins": "*",
+        "ping_interval": 25,
+        "ping_timeout": 20,
+        "max_http_buffer_size": 1_000_000,
+        "logger": False,
+        "engineio_logger": False,
+    }
+    if profile == "fallback":
+        config.update({"transports": ["polling"], "allow_upgrades": False})
+    else:
+        config.update({"transports": ["polling", "websocket"], "allow_upgrades": True})
+    if fixed:
+        config.update(WRITEUP_FIX_KEYS)
+    return validate_config(config)

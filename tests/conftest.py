@@ -1,0 +1,80 @@
+"""Shared fixtures: Redis clients (fakeredis and a real server) with private key prefixes."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import fakeredis
+import pytest
+import redis
+
+from wslab.errors import WslabError
+from wslab.redis_backend import RedisHandle, connect_url, start_redis_server
+
+DEFAULT_REAL_URL = "redis://127.0.0.1:6379/0"
+
+
+def _real_redis() -> RedisHandle | None:
+    """REDIS_URL, else the machine's server on 6379, else a redis-server child, else None."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        return RedisHandle(connect_url(url), "url", url)
+    try:
+        return RedisHandle(connect_url(DEFAULT_REAL_URL, timeout=0.5), "url", DEFAULT_REAL_URL)
+    except WslabError:
+        pass
+    try:
+        return start_redis_server()
+    except WslabError:
+        return None
+
+
+@pytest.fixture(scope="session")
+def real_redis_handle() -> Iterator[RedisHandle]:
+    """A real Redis server for the whole run; a hard failure when WSLAB_REQUIRE_REDIS=1."""
+    handle = _real_redis()
+    if handle is None:
+        message = "no real Redis server (set REDIS_URL, run one on 127.0.0.1:6379, or install redis-server)"
+        if os.environ.get("WSLAB_REQUIRE_REDIS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    yield handle
+    handle.close()
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    """A key prefix no other test or user shares."""
+    return f"wslab-test:{uuid.uuid4().hex[:12]}:"
+
+
+def _delete_prefix(client: redis.Redis, prefix: str) -> None:
+    keys = list(client.scan_iter(match=prefix + "*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+def real_redis(real_redis_handle: RedisHandle, key_prefix: str) -> Iterator[redis.Redis]:
+    """A client on the real server; only keys under this test's prefix are removed afterwards."""
+    yield real_redis_handle.client
+    _delete_prefix(real_redis_handle.client, key_prefix)
+
+
+@pytest.fixture
+def fake_redis() -> redis.Redis:
+    """A fresh in-process fakeredis server."""
+    return fakeredis.FakeRedis()
+
+
+@pytest.fixture(params=["fakeredis", "realredis"])
+def any_redis(request: pytest.FixtureRequest, key_prefix: str) -> Iterator[redis.Redis]:
+    """Each test that uses it runs twice: on fakeredis and on a real Redis server."""
+    if request.param == "fakeredis":
+        yield fakeredis.FakeRedis()
+        return
+    handle = request.getfixturevalue("real_redis_handle")
+    yield handle.client
+    _delete_prefix(handle.client, key_prefix)
