@@ -78,3 +78,60 @@ def any_redis(request: pytest.FixtureRequest, key_prefix: str) -> Iterator[redis
     handle = request.getfixturevalue("real_redis_handle")
     yield handle.client
     _delete_prefix(handle.client, key_prefix)
+
+
+def child_pids() -> set[int]:
+    """Process ids of this process's live (non-zombie) children, from /proc."""
+    pids = set()
+    for task in os.listdir(f"/proc/{os.getpid()}/task"):
+        try:
+            with open(f"/proc/{os.getpid()}/task/{task}/children") as handle:
+                pids.update(int(p) for p in handle.read().split())
+        except OSError:
+            continue
+    alive = set()
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                if handle.read().split(")")[-1].split()[0] != "Z":
+                    alive.add(pid)
+        except OSError:
+            continue
+    return alive
+
+
+def open_fds() -> set[int]:
+    """This process's open file descriptors."""
+    return {int(fd) for fd in os.listdir("/proc/self/fd")}
+
+
+def lab_threads() -> set[str]:
+    """Names of live threads other than the ones pytest and libraries keep for good."""
+    import threading
+
+    return {t.name for t in threading.enumerate() if t.is_alive()}
+
+
+@pytest.fixture
+def no_leaks() -> Iterator[None]:
+    """Fail the test if it leaves a thread, child process or file descriptor behind."""
+    import gc
+    import threading
+    import time
+
+    threads_before = set(threading.enumerate())
+    children_before = child_pids()
+    fds_before = open_fds()
+    yield
+    deadline = time.monotonic() + 5
+    while True:
+        gc.collect()
+        new_threads = [t.name for t in set(threading.enumerate()) - threads_before if t.is_alive()]
+        new_children = child_pids() - children_before
+        new_fds = open_fds() - fds_before
+        if not (new_threads or new_children or new_fds) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert not new_threads, f"threads left behind: {new_threads}"
+    assert not new_children, f"child processes left behind: {new_children}"
+    assert not new_fds, f"file descriptors left open: {sorted(new_fds)}"

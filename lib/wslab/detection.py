@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from werkzeug.datastructures import EnvironHeaders, Headers
+from werkzeug.datastructures import EnvironHeaders
 from werkzeug.wrappers import Request
 
 #: The write-up's ``open_session`` signals, in the order its code tests them.
@@ -74,7 +74,11 @@ class RequestHead:
 
     def header(self, name: str) -> str:
         """Return a header value by case-insensitive name, or ``""``."""
-        return Headers(list(self.headers.items())).get(name, "")
+        wanted = name.lower()
+        for key, value in self.headers.items():
+            if str(key).lower() == wanted:
+                return str(value)
+        return ""
 
     def args(self) -> dict[str, str]:
         """Return the query parameters, first value of each."""
@@ -130,8 +134,9 @@ def header_tokens(value: str) -> set[str]:
 def precise_decision(source: Any, socketio_path: str = "/socket.io") -> Decision:
     """Precise detection: the configured Socket.IO path, or a real WebSocket upgrade.
 
-    A request is Socket.IO traffic when its path is *socketio_path* or lies below
-    it (``/socket.io`` and ``/socket.io/`` match, ``/socket.io-docs`` does not).
+    A request is Socket.IO traffic when its path lies below *socketio_path*, as
+    Engine.IO's WSGI middleware routes it (``/socket.io/`` matches; ``/socket.io``
+    without the slash and ``/socket.io-docs`` go to Flask and do not).
     It is a WebSocket upgrade when ``Upgrade`` lists the ``websocket`` token and
     ``Connection`` lists the ``upgrade`` token (``keep-alive, Upgrade`` counts;
     ``Upgrade: h2c`` does not).
@@ -139,7 +144,7 @@ def precise_decision(source: Any, socketio_path: str = "/socket.io") -> Decision
     head = RequestHead.from_source(source)
     base = "/" + socketio_path.strip("/")
     fired = []
-    if head.path == base or head.path.startswith(base + "/"):
+    if head.path.startswith(base + "/"):
         fired.append("socketio-path")
     if ("websocket" in header_tokens(head.header("Upgrade"))
             and "upgrade" in header_tokens(head.header("Connection"))):

@@ -26,6 +26,9 @@ from wslab.errors import WslabError
 
 Kind = Literal["url", "redis-server", "fakeredis"]
 
+#: Pass this as the URL to ask for in-process fakeredis.
+FAKE = "fakeredis"
+
 
 @dataclass
 class RedisHandle:
@@ -116,14 +119,23 @@ def start_redis_server(binary: str = "redis-server", timeout: float = 10.0) -> R
 
 
 def open_redis(url: str | None = None, allow_child: bool = True, allow_fake: bool = True) -> RedisHandle:
-    """Open the best Redis available: *url* or ``REDIS_URL``, a child server, then fakeredis."""
+    """Open the best Redis available: *url* or ``REDIS_URL``, a child server, then fakeredis.
+
+    The special *url* ``"fakeredis"`` asks for the in-process fake directly.
+    """
     url = url or os.environ.get("REDIS_URL") or None
+    if url == FAKE:
+        return _fake()
     if url:
         return RedisHandle(connect_url(url), "url", url)
     if allow_child and shutil.which("redis-server"):
         return start_redis_server()
     if allow_fake:
-        import fakeredis
-
-        return RedisHandle(fakeredis.FakeRedis(), "fakeredis", None)
+        return _fake()
     raise WslabError("no Redis: set REDIS_URL or install redis-server")
+
+
+def _fake() -> RedisHandle:
+    import fakeredis
+
+    return RedisHandle(fakeredis.FakeRedis(), "fakeredis", None)

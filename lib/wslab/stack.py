@@ -89,7 +89,8 @@ class LabStack:
 
     def __init__(self, variant: Variant | str = "before", log_path: str | Path = "logs/webapp.log",
                  redis_url: str | None = None, port: int = 0, key_prefix: str | None = None,
-                 page_transports: list[str] | None = None, allow_fake_redis: bool = True) -> None:
+                 page_transports: list[str] | None = None, allow_fake_redis: bool = True,
+                 keep_keys: bool = False) -> None:
         self.variant = get_variant(variant) if isinstance(variant, str) else variant
         if self.variant.pins != "incident" and self.variant.name == "upgraded":
             raise WslabError("variant 'upgraded' runs in the current-pins venv; "
@@ -100,6 +101,7 @@ class LabStack:
         self.key_prefix = key_prefix or f"wslab:{secrets.token_hex(4)}:session:"
         self.page_transports = page_transports
         self.allow_fake_redis = allow_fake_redis
+        self.keep_keys = keep_keys
         self.redis: RedisHandle | None = None
         self.demo: DemoApp | None = None
         self.server: LabServer | None = None
@@ -211,17 +213,15 @@ class LabStack:
                 _active.remove(self)
         self._stopping.set()
         if self.demo is not None:
-            try:
-                self.demo.socketio.server.eio.disconnect()
-            except Exception:  # noqa: BLE001 - best effort while stopping
-                pass
+            self._close_engineio_sockets()
         if self.server is not None:
+            deadline = time.monotonic() + timeout
             if self._thread is not None:
                 self.server.shutdown()
                 self._thread.join(timeout)
-            self.server.wait_idle(timeout)
+            self.server.wait_idle(max(0.0, deadline - time.monotonic()))
             for thread in list(self.server.threads):
-                thread.join(timeout)
+                thread.join(max(0.0, deadline - time.monotonic()))
             self.server.server_close()
         if self.demo is not None:
             try:
@@ -230,8 +230,19 @@ class LabStack:
                 pass
         self._detach_log()
         if self.redis is not None:
+            if self.redis.kind == "url" and not self.keep_keys:
+                self._delete_own_keys()
             self.redis.close()
         self.server, self._thread, self.demo, self.redis = None, None, None, None
+
+    def _close_engineio_sockets(self) -> None:
+        """Close every Engine.IO connection without waiting for clients that already left."""
+        eio = self.demo.socketio.server.eio
+        for sock in list(getattr(eio, "sockets", {}).values()):
+            try:
+                sock.close(wait=False, abort=True)
+            except Exception:  # noqa: BLE001 - best effort while stopping
+                pass
 
     def __enter__(self) -> LabStack:
         return self.start()
@@ -283,6 +294,14 @@ class LabStack:
         elif guard is False and self.demo.guard is not None:
             app.wsgi_app = self.demo.guard.app
             self.demo.guard = None
+
+    def _delete_own_keys(self) -> None:
+        try:
+            keys = list(self.redis.client.scan_iter(match=self.key_prefix + "*", count=1000))
+            if keys:
+                self.redis.client.delete(*keys)
+        except Exception:  # noqa: BLE001 - Redis may be the thing that failed
+            pass
 
     def own_keys(self) -> list[str]:
         """The Redis keys this stack's sessions wrote."""

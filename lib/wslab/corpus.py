@@ -1,0 +1,437 @@
+"""The request corpus: request heads captured server-side from real clients.
+
+A corpus line is one JSON object ``{"method", "path", "query", "headers",
+"label", "source"}``.  ``label`` says what the request really was, decided by
+what the server did with it, never by a detector:
+
+``socketio-websocket``  handled by the Engine.IO server, which switched protocols
+``socketio-polling``    handled by the Engine.IO server with an HTTP response
+``websocket-other``     handled by a Flask view that switched protocols
+``http``                handled by a Flask view with an HTTP response
+
+:class:`CaptureServer` is a real Werkzeug threaded server around a real
+Flask + Flask-SocketIO app, with :class:`HeadRecorder` in front of it.  Clients
+run inside :meth:`CaptureServer.client`, which names the ``source`` and the
+labels that client may produce.  :func:`run_socketio_client`,
+:func:`run_websocket_client` and :func:`run_http_requests` drive the Python
+clients; :func:`load_corpus` and :func:`save_corpus` read and write JSONL.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import requests
+import simple_websocket
+import socketio
+import websocket
+from flask import Flask, Response, request, session
+from flask_socketio import SocketIO, emit
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from wslab.detection import RequestHead
+from wslab.errors import WslabError
+
+#: Every label a corpus line may carry; all but ``http`` are positives.
+LABELS: tuple[str, ...] = ("socketio-websocket", "socketio-polling", "websocket-other", "http")
+
+#: The keys of one corpus line, in the order they are written.
+FIELDS: tuple[str, ...] = ("method", "path", "query", "headers", "label", "source")
+
+#: The Socket.IO path the capture app serves.
+SOCKETIO_PATH = "/socket.io"
+
+#: The pages :func:`run_http_requests` visits: some merely mention Socket.IO words.
+HTTP_VISITS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("GET", "/", {}),
+    ("GET", "/docs/socket.io-guide", {}),
+    ("GET", "/search?transport=polling", {}),
+    ("GET", "/search?q=EIO%3D4%26transport%3Dwebsocket", {}),
+    ("POST", "/login", {"data": {"user": "ada"}}),
+    ("GET", "/dashboard", {}),
+    ("POST", "/api/echo", {"json": {"message": "hello"}}),
+)
+
+_ENTRY_KEY = "wslab.capture"
+
+_BROWSER_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>capture</title>
+<script src="/assets/socket.io.min.js"></script></head>
+<body><script>
+const socket = io({transports: ["polling", "websocket"]});
+function hello() { socket.emit("hello", "browser"); }
+socket.on("connect", () => {
+  if (socket.io.engine.transport.name === "websocket") { hello(); }
+  else { socket.io.engine.once("upgrade", hello); }
+});
+socket.on("bye", () => {
+  socket.disconnect();
+  const ws = new WebSocket(`ws://${location.host}/ws/echo`);
+  ws.onopen = () => ws.send("hi");
+  ws.onmessage = () => { ws.close(); fetch("/done", {method: "POST"}); };
+});
+</script></body></html>
+"""
+
+
+def package_version(name: str) -> str:
+    """The installed version of a Python distribution, for ``source`` strings."""
+    return version(name)
+
+
+def _label(engineio_handled: bool, switched: bool) -> str:
+    """Map what the server did with a request to its corpus label."""
+    if engineio_handled:
+        return "socketio-websocket" if switched else "socketio-polling"
+    return "websocket-other" if switched else "http"
+
+
+class _WatchedSocket:
+    """A socket proxy that notices when the server answers ``101 Switching Protocols``."""
+
+    def __init__(self, sock: Any, entry: dict[str, Any]) -> None:
+        self._sock = sock
+        self._entry = entry
+
+    def _watch(self, data: bytes) -> None:
+        if bytes(data[:12]) == b"HTTP/1.1 101":
+            self._entry["switched"] = True
+
+    def send(self, data: bytes, *args: Any) -> int:
+        """Send, remembering a protocol switch."""
+        self._watch(data)
+        return self._sock.send(data, *args)
+
+    def sendall(self, data: bytes, *args: Any) -> None:
+        """Send everything, remembering a protocol switch."""
+        self._watch(data)
+        self._sock.sendall(data, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+class HeadRecorder:
+    """WSGI middleware that records every request head before passing it on.
+
+    Each head is attributed to the client run active when it arrived (see
+    :meth:`attribute`).  A request whose connection switched protocols has no
+    HTTP response left to send, so the recorder reports it to Werkzeug as a
+    closed connection instead of returning an empty body.
+    """
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+        self.entries: list[dict[str, Any]] = []
+        self._current: tuple[str, frozenset[str]] | None = None
+        self._in_flight = 0
+        self._idle = threading.Condition()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        head = RequestHead.from_source(environ)
+        entry: dict[str, Any] = {
+            "head": {"method": head.method, "path": head.path, "query": head.query,
+                     "headers": dict(head.headers)},
+            "client": self._current, "flask": False, "switched": False,
+        }
+        if "werkzeug.socket" in environ:
+            environ["werkzeug.socket"] = _WatchedSocket(environ["werkzeug.socket"], entry)
+        environ[_ENTRY_KEY] = entry
+        with self._idle:
+            self.entries.append(entry)
+            self._in_flight += 1
+            self._idle.notify_all()
+        try:
+            result = self.app(environ, start_response)
+            if entry["switched"]:
+                getattr(result, "close", lambda: None)()
+                raise ConnectionError("connection switched protocols")
+            return result
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    @contextmanager
+    def attribute(self, source: str, expect: Iterable[str]) -> Iterator[None]:
+        """Attribute requests arriving inside the block to *source*; wait for them to end."""
+        self._current = (source, frozenset(expect))
+        try:
+            yield
+        finally:
+            self.wait_idle()
+            self._current = None
+
+    def wait_idle(self, quiet: float = 0.3, timeout: float = 15.0) -> None:
+        """Wait until no request has been in flight for *quiet* seconds."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while time.monotonic() < deadline:
+                if self._in_flight == 0 and not self._idle.wait(quiet):
+                    return
+                if self._in_flight:
+                    self._idle.wait(0.1)
+        raise RuntimeError("capture: requests still in flight after the client finished")
+
+    def records(self) -> list[dict[str, Any]]:
+        """The labelled corpus lines, checked against what each client may produce."""
+        lines = []
+        for entry in self.entries:
+            head = entry["head"]
+            where = f"{head['method']} {head['path']}"
+            if entry["client"] is None:
+                raise RuntimeError(f"capture: {where} arrived outside any client run")
+            source, expect = entry["client"]
+            label = _label(not entry["flask"], entry["switched"])
+            if label not in expect:
+                raise RuntimeError(f"capture: {where} from {source} is {label}, "
+                                   f"expected one of {sorted(expect)}")
+            lines.append({**head, "label": label, "source": source})
+        return lines
+
+
+class _ClosedAfterWebSocket(Response):
+    """The Flask response of a view whose connection became a WebSocket."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        return []
+
+
+def create_capture_app(socketio_js: Path | None = None) -> tuple[Flask, SocketIO, dict[str, threading.Event]]:
+    """Build the capture app: pages, a WebSocket echo, a Socket.IO server, and a browser page.
+
+    Returns the Flask app, its ``SocketIO`` and the events the browser run waits
+    on (``hello`` after a Socket.IO round trip, ``done`` after the browser's last request).
+    """
+    app = Flask("wslab_capture", static_folder=None)
+    app.secret_key = "capture-only"
+    sio = SocketIO(app, async_mode="threading", path=SOCKETIO_PATH.strip("/"),
+                   logger=False, engineio_logger=False)
+    events = {"hello": threading.Event(), "done": threading.Event()}
+
+    @app.before_request
+    def _mark_flask() -> None:
+        request.environ[_ENTRY_KEY]["flask"] = True
+
+    @app.get("/")
+    def index() -> str:
+        return "<h1>home</h1>"
+
+    @app.get("/docs/<path:name>")
+    def docs(name: str) -> str:
+        return f"<h1>{name}</h1>"
+
+    @app.get("/search")
+    def search() -> dict[str, Any]:
+        return {"args": request.args.to_dict()}
+
+    @app.post("/login")
+    def login() -> str:
+        session["user"] = request.form.get("user", "")
+        return "ok"
+
+    @app.get("/dashboard")
+    def dashboard() -> str:
+        return f"<h1>{session.get('user', 'anonymous')}</h1>"
+
+    @app.post("/api/echo")
+    def api_echo() -> Any:
+        return request.get_json(silent=True) or {}
+
+    @app.get("/chat")
+    def chat() -> str:
+        return _BROWSER_PAGE
+
+    @app.get("/assets/socket.io.min.js")
+    def socketio_client_js() -> Response:
+        if socketio_js is None:
+            return Response("not configured", status=404)
+        return Response(socketio_js.read_bytes(), mimetype="text/javascript")
+
+    @app.post("/done")
+    def done() -> str:
+        events["done"].set()
+        return "ok"
+
+    @app.route("/ws/echo", websocket=True)
+    def ws_echo() -> Response:
+        ws = simple_websocket.Server(request.environ)
+        try:
+            while True:
+                ws.send(ws.receive())
+        except simple_websocket.ConnectionClosed:
+            pass
+        return _ClosedAfterWebSocket()
+
+    @sio.on("hello")
+    def hello(who: str) -> str:
+        events["hello"].set()
+        emit("bye")
+        return "ok"
+
+    return app, sio, events
+
+
+class _CaptureHandler(WSGIRequestHandler):
+    """Werkzeug's handler, without access log lines, closing switched connections.
+
+    After a WebSocket ends, the bytes left on the connection are frames, not a
+    next HTTP request, so the handler must not try to read one.
+    """
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        """Skip the access log; errors are still logged."""
+
+    def run_wsgi(self) -> None:
+        """Serve one request; close the connection if it switched protocols."""
+        super().run_wsgi()
+        if self.environ.get(_ENTRY_KEY, {}).get("switched"):
+            self.close_connection = True
+
+
+class CaptureServer:
+    """A real Werkzeug threaded server on 127.0.0.1 around the recorded capture app."""
+
+    def __init__(self, socketio_js: Path | None = None) -> None:
+        self.app, self.socketio, self.events = create_capture_app(socketio_js)
+        self.recorder = HeadRecorder(self.app.wsgi_app)
+        self.app.wsgi_app = self.recorder
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>`` of the running server."""
+        if self._server is None:
+            raise RuntimeError("capture server is not running")
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def start(self) -> CaptureServer:
+        """Start serving on a free port in a background thread."""
+        self._server = make_server("127.0.0.1", 0, self.app, threaded=True,
+                                   request_handler=_CaptureHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the server thread."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> CaptureServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def client(self, source: str, expect: Iterable[str]) -> AbstractContextManager[None]:
+        """Context manager: requests inside it come from *source* and carry labels in *expect*."""
+        return self.recorder.attribute(source, expect)
+
+    def records(self) -> list[dict[str, Any]]:
+        """The labelled corpus lines captured so far."""
+        return self.recorder.records()
+
+
+def run_socketio_client(url: str, transports: list[str], timeout: float = 10.0) -> None:
+    """Connect a python-socketio client, wait for the WebSocket transport if allowed, round-trip, leave."""
+    client = socketio.Client(reconnection=False)
+    client.connect(url, transports=transports, socketio_path=SOCKETIO_PATH, wait_timeout=timeout)
+    try:
+        deadline = time.monotonic() + timeout
+        while "websocket" in transports and client.transport() != "websocket":
+            if time.monotonic() > deadline:
+                raise RuntimeError("python-socketio client never upgraded to WebSocket")
+            time.sleep(0.05)
+        client.call("hello", "python", timeout=timeout)
+    finally:
+        client.disconnect()
+
+
+def run_websocket_client(url: str, connection: str | None = None, timeout: float = 10.0) -> None:
+    """Open a websocket-client connection to ``/ws/echo``, echo one message, close.
+
+    *connection* replaces the whole ``Connection`` header line, e.g.
+    ``"Connection: keep-alive, Upgrade"`` as Firefox sends it.
+    """
+    options = {"connection": connection} if connection else {}
+    ws = websocket.create_connection(url.replace("http://", "ws://") + "/ws/echo",
+                                     timeout=timeout, **options)
+    try:
+        ws.send("hi")
+        ws.recv()
+    finally:
+        ws.close()
+
+
+def run_http_requests(url: str, visits: Iterable[tuple[str, str, dict[str, Any]]] = HTTP_VISITS) -> None:
+    """Visit pages with one ``requests`` session (so later requests carry the session cookie)."""
+    with requests.Session() as http:
+        for method, path, kwargs in visits:
+            http.request(method, url + path, timeout=10, **kwargs).raise_for_status()
+
+
+def _check_record(obj: Any, where: str) -> dict[str, Any]:
+    """Return *obj* if it is a well-formed corpus line, else raise :class:`WslabError`."""
+    if not isinstance(obj, dict):
+        raise WslabError(f"{where}: expected a JSON object")
+    missing = [key for key in FIELDS if key not in obj]
+    if missing:
+        raise WslabError(f"{where}: missing field(s) {', '.join(missing)}")
+    for key in ("method", "path", "query", "label", "source"):
+        if not isinstance(obj[key], str):
+            raise WslabError(f"{where}: field {key!r} must be a string")
+    headers = obj["headers"]
+    if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+        raise WslabError(f"{where}: field 'headers' must be an object of strings")
+    if obj["label"] not in LABELS:
+        raise WslabError(f"{where}: unknown label {obj['label']!r} (expected one of {', '.join(LABELS)})")
+    return obj
+
+
+def load_corpus(path: str | Path) -> list[dict[str, Any]]:
+    """Read a JSONL corpus; a missing file, bad JSON or a bad line raises :class:`WslabError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WslabError(f"corpus file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WslabError(f"cannot read corpus {path}: {exc}") from None
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}: line {number}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise WslabError(f"{where}: invalid JSON ({exc.msg})") from None
+        records.append(_check_record(obj, where))
+    return records
+
+
+def save_corpus(records: Iterable[dict[str, Any]], path: str | Path) -> int:
+    """Write corpus lines as JSONL (fields in :data:`FIELDS` order); return how many."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        for number, record in enumerate(records, start=1):
+            _check_record(record, f"record {number}")
+            out.write(json.dumps({key: record[key] for key in FIELDS}) + "\n")
+            count += 1
+    return count

@@ -1,0 +1,247 @@
+"""Redis stopped mid-run and restarted on the same port: what each interface does.
+
+Each test runs its own ``redis-server`` child with an append-only file
+(``--appendonly yes --appendfsync always``) in a temporary directory, serves a
+Flask app through a real Werkzeug server thread and drives it with ``requests``.
+Redis is stopped twice: once with SIGTERM (an orderly stop, as a service
+manager does) and once with SIGKILL (a crash).  Because every acknowledged
+write is fsynced to the append-only file, the restarted server holds exactly
+what was written while it was up; so any session lost afterwards would be lost
+by the interface (for example by replacing the visitor's cookie during the
+outage), not by Redis.
+
+The Redis client is built without retries (``Retry(NoBackoff(), 0)``) so a
+request during an outage fails fast instead of sleeping through redis-py's
+default back-off.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import flask
+import pytest
+import redis
+import requests
+from flask import Flask, session
+from flask.sessions import SessionInterface
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from werkzeug.serving import make_server
+
+from wslab.redis_backend import free_port
+from wslab.sessions import LegacyRedisSessionInterface, RedisSessionInterface
+
+pytestmark = [
+    pytest.mark.realredis,
+    pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed"),
+]
+
+PREFIX = "faults:session:"
+
+
+class RestartableRedis:
+    """A private redis-server with an fsynced append-only file, restartable on one port."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        self.clients: list[redis.Redis] = []
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the server (again) on the same port and directory and wait for PING."""
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--dir", str(self.workdir), "--appendonly", "yes", "--appendfsync", "always",
+             "--save", "", "--logfile", str(self.workdir / "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        with redis.Redis(port=self.port, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)) as probe:
+            while True:
+                try:
+                    probe.ping()
+                    return
+                except redis.ConnectionError:
+                    if self.process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"redis-server on port {self.port} did not start") from None
+                    time.sleep(0.05)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the server with *sig* and wait for the process to exit."""
+        assert self.process is not None
+        self.process.send_signal(sig)
+        self.process.wait(timeout=10)
+        self.process = None
+
+    def client(self) -> redis.Redis:
+        """A client that fails fast while the server is down; closed by :meth:`close`."""
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5, socket_timeout=1,
+                             retry=Retry(NoBackoff(), 0))
+        self.clients.append(client)
+        return client
+
+    def close(self) -> None:
+        """Close every client handed out and kill the server if it is running."""
+        for client in self.clients:
+            client.close()
+        if self.process is not None:
+            self.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RestartableRedis]:
+    handle = RestartableRedis(tmp_path)
+    handle.start()
+    yield handle
+    handle.close()
+
+
+def make_app(interface: SessionInterface) -> Flask:
+    """Pages that ignore, read, write and count in the session."""
+    app = Flask(__name__)
+    app.secret_key = "faults-secret"
+    app.session_interface = interface
+
+    @app.get("/")
+    def index() -> str:
+        return "public page"
+
+    @app.get("/whoami")
+    def whoami() -> str:
+        return session.get("user", "anonymous")
+
+    @app.get("/login/<user>")
+    def login(user: str) -> str:
+        session["user"] = user
+        return "ok"
+
+    @app.get("/count")
+    def count() -> str:
+        session["count"] = session.get("count", 0) + 1
+        return str(session["count"])
+
+    return app
+
+
+@contextmanager
+def serve(app: Flask) -> Iterator[str]:
+    """Serve *app* from a threaded Werkzeug server on a loopback port; yield its base URL."""
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=10)
+
+
+def visit(browser: requests.Session | None, url: str) -> tuple[int, str, bool]:
+    """GET *url* as *browser* (None: a new visitor without cookies); return status,
+    body and whether the response set a cookie."""
+    response = (browser or requests).get(url, timeout=10)
+    return response.status_code, response.text, "Set-Cookie" in response.headers
+
+
+def session_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.name == "wslab.sessions" and r.levelno == logging.WARNING]
+
+
+def test_fixed_interface_serves_through_outages_and_recovers(
+        no_leaks: None, server: RestartableRedis, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="wslab.sessions")
+    client = server.client()
+    interface = RedisSessionInterface(client, key_prefix=PREFIX)
+    with requests.Session() as alice, requests.Session() as carol, serve(make_app(interface)) as base:
+        assert visit(alice, base + "/login/alice")[0] == 200
+        assert [visit(alice, base + "/count")[1] for _ in range(3)] == ["1", "2", "3"]
+        alice_cookie = alice.cookies.get("session")
+
+        for outage, sig in enumerate((signal.SIGTERM, signal.SIGKILL), start=1):
+            server.stop(sig)
+            during = [visit(alice, base + path) for path in ("/whoami", "/count", "/", "/whoami")]
+            during.append(visit(carol, base + "/login/carol"))
+            during.append(visit(None, base + "/count"))
+            assert during == [(200, "anonymous", False), (200, "1", False), (200, "public page", False),
+                              (200, "anonymous", False), (200, "ok", False), (200, "1", False)]
+            assert alice.cookies.get("session") == alice_cookie
+            assert len(session_warnings(caplog)) == outage
+            assert interface.stats.outages == outage
+
+            server.start()
+            assert visit(alice, base + "/whoami") == (200, "alice", False)
+            assert visit(alice, base + "/count")[:2] == (200, str(3 + outage))
+            assert visit(carol, base + "/login/carol") == (200, "ok", True)
+            assert len(session_warnings(caplog)) == outage
+
+    assert interface.stats.redis_errors >= 4
+    assert sum("reachable again" in r.getMessage() for r in caplog.records) == 2
+    assert "Redis is unavailable" in session_warnings(caplog)[0]
+    assert client.get(PREFIX + alice_cookie.partition(".")[0]) is not None
+
+
+def test_legacy_interface_answers_500_during_outages_and_recovers(
+        no_leaks: None, server: RestartableRedis, caplog: pytest.LogCaptureFixture) -> None:
+    """Measured: every request fails with 500 while Redis is down, even the public
+    page (the legacy interface writes a session for it).  Flask logs the
+    ConnectionError, then a second error while finalizing the 500 response: it
+    calls ``save_session`` again, with no session at all when ``open_session``
+    was what failed (AttributeError) or with the unsaved new session
+    (ConnectionError again).  redis-py reconnects by itself, so once Redis is
+    back the legacy interface works again and, thanks to the append-only file,
+    Alice's session is still there."""
+    caplog.set_level(logging.ERROR)
+    client = server.client()
+    interface = LegacyRedisSessionInterface(client, key_prefix=PREFIX)
+    with requests.Session() as alice, serve(make_app(interface)) as base:
+        assert visit(alice, base + "/login/alice")[::2] == (200, True)
+        assert visit(alice, base + "/count")[:2] == (200, "1")
+
+        for outage, sig in enumerate((signal.SIGTERM, signal.SIGKILL), start=1):
+            server.stop(sig)
+            during = [visit(alice, base + path)[0] for path in ("/whoami", "/count", "/")]
+            during.append(visit(None, base + "/")[0])
+            assert during == [500, 500, 500, 500]
+            assert interface.stats.outages == outage
+
+            server.start()
+            assert visit(alice, base + "/whoami") == (200, "alice", True)
+            assert visit(alice, base + "/count")[:2] == (200, str(1 + outage))
+
+    assert interface.stats.redis_errors >= 8
+    failures = [r.exc_info[0] for r in caplog.records if r.getMessage().startswith("Exception on /")]
+    assert len(failures) == 8 and all(issubclass(exc, redis.ConnectionError) for exc in failures)
+    second = [r.exc_info[0] for r in caplog.records if r.getMessage().startswith("Request finalizing failed")]
+    assert (second.count(AttributeError), second.count(redis.ConnectionError)) == (6, 2)
+
+
+def test_fixed_interface_logout_when_redis_fails_before_the_save(
+        no_leaks: None, server: RestartableRedis) -> None:
+    """Redis dies between ``open_session`` and ``save_session`` of a log-out: no error,
+    the cookie is still deleted, and the stored key simply lives until its TTL."""
+    interface = RedisSessionInterface(server.client(), key_prefix=PREFIX)
+    app = make_app(interface)
+    web = app.test_client()
+    web.get("/login/alice")
+    cookie = web.get_cookie("session").value
+    with app.test_request_context("/logout", headers={"Cookie": f"session={cookie}"}):
+        opened = interface.open_session(app, flask.request)
+        assert opened["user"] == "alice"
+        server.stop()
+        opened.clear()
+        response = app.response_class()
+        interface.save_session(app, opened, response)
+    assert "Max-Age=0" in response.headers["Set-Cookie"]
+    assert interface.stats.outages == 1
+    server.start()
+    assert server.client().exists(PREFIX + cookie.partition(".")[0]) == 1
