@@ -31,12 +31,20 @@ def request_kind(row: pd.Series) -> str:
     """Name the kind of one parsed request line (see :data:`KIND_ORDER`)."""
     transport = row.get("transport")
     if transport == "websocket":
-        return "socket.io websocket, with sid" if row.get("sid") else "socket.io websocket, no sid"
+        has_sid = pd.notna(row.get("sid")) and bool(row.get("sid"))
+        return "socket.io websocket, with sid" if has_sid else "socket.io websocket, no sid"
     if transport == "polling":
         return "socket.io polling"
     if transport == "http":
         return "page (plain HTTP)"
     return "other"
+
+
+def with_kinds(requests: pd.DataFrame) -> pd.DataFrame:
+    """A copy of parsed request rows with a ``kind`` column (see :data:`KIND_ORDER`)."""
+    out = requests.copy()
+    out["kind"] = out.apply(request_kind, axis=1) if len(out) else pd.Series(dtype="string")
+    return out
 
 
 def read_log_portion(path: Path, offset: int) -> bytes:
@@ -50,9 +58,8 @@ def count_log(data: bytes) -> dict[str, Any]:
     """Counts of one run's log lines: request lines, 5xx, tracebacks, per request kind."""
     parsed = parse_log(io.BytesIO(data))
     summary = summarize(parsed)
-    requests = parsed.requests.copy()
+    requests = with_kinds(parsed.requests)
     errors = parsed.errors
-    requests["kind"] = requests.apply(request_kind, axis=1) if len(requests) else []
     is_wbsr = errors["message"].astype(str).str.contains(WRITE_BEFORE_START, regex=False) \
         if len(errors) else pd.Series(dtype=bool)
     matched = errors.loc[is_wbsr, "request"].dropna().astype(int) if len(errors) else pd.Series(dtype=int)
@@ -64,7 +71,7 @@ def count_log(data: bytes) -> dict[str, Any]:
         by_kind.append({
             "kind": kind,
             "requests": int(len(rows)),
-            "server_errors": int((rows["status"] >= 500).sum()),
+            "server_errors": int(rows["server_error"].sum()),
             "write_before_start_response": int(matched.isin(rows.index).sum()),
         })
     return {

@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 import requests
 import socketio
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from wslab.errors import WslabError
 

@@ -82,7 +82,8 @@ def render_text(result: dict[str, Any]) -> str:
         f"versions  {', '.join(f'{k} {v}' for k, v in result['versions'].items())}",
         "",
         "sent      " + ", ".join(f"{n} {k} user(s)" for k, n in sent["users"].items()),
-        f"          {sent['http_requests']} page requests; Socket.IO connections "
+        f"          {sent['http_requests']} page requests (+1 readiness probe by the lab); "
+        "Socket.IO connections "
         + ", ".join(f"{k} {n}" for k, n in sent["socketio_connections"].items())
         + f"; client errors {sent['client_errors']}",
         "",
@@ -92,9 +93,9 @@ def render_text(result: dict[str, Any]) -> str:
         f"'Bad request syntax' lines: {log['bad_request_syntax_lines']}",
         f"          {log['error_rate_definition']}: {log['error_rate']:.3f}",
         "",
-        f"{'request kind':<28}{'requests':>9}{'5xx':>6}{'tracebacks':>12}",
+        f"{'request kind':<32}{'requests':>9}{'5xx':>6}{'tracebacks':>12}",
     ]
     for row in log["by_kind"]:
-        lines.append(f"{row['kind']:<28}{row['requests']:>9}{row['server_errors']:>6}"
+        lines.append(f"{row['kind']:<32}{row['requests']:>9}{row['server_errors']:>6}"
                      f"{row['write_before_start_response']:>12}")
     return "\n".join(lines)
