@@ -7,7 +7,9 @@ CURRENT_PY := $(CURRENT)/bin/python
 PIP_QUIET ?= -q
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 
-.PHONY: help install demo test test-lib test-current nbval notebooks lab reset bench clean
+VENDOR_JS := lib/wslab/static/vendor/socket.io.min.js
+
+.PHONY: help install browser-setup demo test test-lib test-current nbval notebooks lab reset bench clean
 
 help:
 	@echo "make demo      run the stack notebooks headless; executed notebooks and charts in reports/"
@@ -34,12 +36,23 @@ $(CURRENT)/.installed: pyproject.toml requirements/current.txt requirements/tool
 
 install: $(VENV)/.installed
 
-demo: install
+# The page's Socket.IO client comes from npm (never committed). Without npm the
+# browser test says so in one line and is skipped.
+$(VENDOR_JS): scripts/install_socketio_client.sh
+	-scripts/install_socketio_client.sh
+
+browser-setup: install $(VENDOR_JS)
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	 { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	   apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } || \
+	 echo "no Chromium (install the 'chromium' package); the browser test will be skipped"
+
+demo: install $(VENDOR_JS)
 	$(PY) -m wslab.report --out reports $(NOTEBOOKS)
 
 test: test-lib nbval test-current
 
-test-lib: install
+test-lib: install browser-setup
 	$(PY) -m pytest -q tests
 
 test-current: $(CURRENT)/.installed

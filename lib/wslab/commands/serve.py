@@ -1,0 +1,86 @@
+"""``wslab serve``: the demo web app for a browser, until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import Any
+
+from wslab.browser_client import client_js_path, client_js_version, missing_client_message
+from wslab.errors import WslabError
+from wslab.variants import VARIANTS, get_variant
+
+NAME = "serve"
+HELP = ("Serve the demo app (a page with a live notifications panel over Socket.IO) on "
+        "127.0.0.1 with one stack variant, in the foreground until Ctrl-C or SIGTERM.")
+
+
+def _port(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError("must be between 0 and 65535")
+    return number
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``wslab serve``."""
+    local = [name for name, v in VARIANTS.items() if v.pins == "incident"]
+    parser.add_argument("--variant", default="before", metavar="NAME",
+                        help=f"stack variant: {', '.join(local)} (default: before)")
+    parser.add_argument("--port", type=_port, default=5000, metavar="P",
+                        help="port on 127.0.0.1 (default: 5000; 0 picks a free one)")
+    parser.add_argument("--log", default="logs/webapp.log", metavar="FILE",
+                        help="log file to append to (default: logs/webapp.log)")
+    parser.add_argument("--redis-url", metavar="URL",
+                        help="Redis to use (default: $REDIS_URL, else a redis-server child, else fakeredis)")
+
+
+def _check_variant(name: str) -> None:
+    variant = get_variant(name)
+    if variant.pins != "incident":
+        raise WslabError(f"variant {name!r} needs the current releases, which this process does "
+                         "not run; serve 'before' here, or use 'wslab experiment' for it")
+
+
+def _wait_for_stop() -> None:
+    """Block until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _banner(stack: Any) -> list[str]:
+    js = client_js_path()
+    lines = [f"wslab serve: variant {stack.variant.name} — {stack.variant.summary}",
+             f"  open      {stack.url}/",
+             f"  redis     {stack.redis.description if stack.redis else 'none'}",
+             f"  log       {stack.log_path}",
+             f"  client    socket.io-client {client_js_version(js) or '?'}" if js else None,
+             "  stop      Ctrl-C"]
+    return [line for line in lines if line]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the stack, print where it is, serve until interrupted, stop cleanly."""
+    from wslab.stack import LabStack
+
+    _check_variant(args.variant)
+    with LabStack(args.variant, log_path=args.log, redis_url=args.redis_url, port=args.port) as stack:
+        if client_js_path() is None:
+            print(f"wslab serve: warning: {missing_client_message()}", file=sys.stderr, flush=True)
+        print("\n".join(_banner(stack)), flush=True)
+        _wait_for_stop()
+        print("wslab serve: stopping", flush=True)
+    print("wslab serve: stopped", flush=True)
+    return 0
