@@ -12,8 +12,17 @@ from wslab.commands import COMMANDS
 from wslab.errors import WslabError
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the top-level parser with one sub-parser per command module."""
+def command_name(module: str) -> str:
+    """The command a module implements: its name with ``-`` for ``_``."""
+    return module.replace("_", "-")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Return the top-level parser with one sub-parser per command module.
+
+    With *only* (a command name), just that command's module is imported, so a
+    quick command such as ``analyze`` does not pay for importing Flask.
+    """
     parser = argparse.ArgumentParser(
         prog="wslab",
         description="Reproduce and measure Werkzeug's 'write() before start_response' "
@@ -22,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"wslab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
+        if only is not None and command_name(name) != only:
+            continue
         module = importlib.import_module(f"wslab.commands.{name}")
         command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(command)
@@ -31,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; user errors become one ``wslab: error:`` line and exit code 2."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in argv if not a.startswith("-")), None)
+    known = {command_name(n) for n in COMMANDS}
+    parser = build_parser(first if first in known else None)
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)

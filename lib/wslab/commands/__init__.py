@@ -7,4 +7,9 @@ Each module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and
 
 COMMANDS: list[str] = [
     "reproduce",
+    "detect_eval",
+    "analyze",
+    "verify",
+    "serve",
+    "experiment",
 ]

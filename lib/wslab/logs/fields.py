@@ -1,0 +1,82 @@
+"""Turn matched byte spans into typed fields: timestamps, request parts, log context."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+from wslab.logs.formats import ANSI, LEVEL_WORD, MONTHS, REQUEST_TEXT, TIMESTAMP
+
+SOCKETIO_PATH = "/socket.io/"
+IPV6 = re.compile(r"\[?[0-9A-Fa-f:.]+\]?")
+
+
+def prefix_timestamp(prefix: bytes) -> str | None:
+    """ISO text of the timestamp a line starts with (colour codes allowed), else ``None``."""
+    match = TIMESTAMP.match(ANSI.sub(b"", prefix[:80]))
+    if not match:
+        return None
+    text = f"{match['date'].decode()}T{match['time'].decode()}"
+    return f"{text}.{match['frac'].decode()}" if match["frac"] else text
+
+
+def request_timestamp(date: bytes) -> str | None:
+    """ISO text of Werkzeug's ``01/Sep/2025 13:04:34`` request time."""
+    month = MONTHS.get(date[3:6].decode("ascii", "replace"))
+    if month is None:
+        return None
+    return f"{date[7:11].decode()}-{month:02d}-{date[0:2].decode()}T{date[12:20].decode()}"
+
+
+def context_key(prefix: str) -> str:
+    """A line prefix without its timestamp and level: what a record shares with its thread's
+    other records (logger name, thread name), used to pair an error with its request."""
+    prefix = ANSI.sub(b"", prefix.encode()).decode()
+    match = TIMESTAMP.match(prefix.encode())
+    if match:
+        prefix = prefix[match.end() :].lstrip("]")
+    return " ".join(LEVEL_WORD.sub(" ", prefix).split())
+
+
+def client_of(token: bytes) -> str:
+    """The client address from the token before `` - - [date]``.
+
+    Drops a logging prefix glued to it (``INFO:werkzeug:127.0.0.1``) but keeps
+    IPv6 addresses (``::1``) whole.
+    """
+    text = token.decode("utf-8", "replace")
+    if ":" in text and not IPV6.fullmatch(text):
+        text = text.rsplit(":", 1)[1]
+    return text
+
+
+def split_request(text: str) -> dict[str, object]:
+    """Method, path, query and Socket.IO fields of a request text like ``GET /p?q HTTP/1.1``.
+
+    Fields are ``None`` when the text is not an HTTP request line (binary garbage).
+    """
+    match = REQUEST_TEXT.fullmatch(text)
+    if not match:
+        return {"method": None, "path": None, "query": None, "eio": None, "transport": None, "sid": None}
+    parts = urlsplit(match["target"])
+    query = parse_qs(parts.query, keep_blank_values=True)
+    is_socketio = SOCKETIO_PATH in parts.path or "EIO" in query
+    transport = query.get("transport", [None])[-1]
+    return {
+        "method": match["method"],
+        "path": parts.path,
+        "query": parts.query,
+        "eio": query.get("EIO", [None])[-1],
+        "transport": transport if is_socketio else "http",
+        "sid": query.get("sid", [None])[-1],
+    }
+
+
+def route_of(path: str | None) -> str:
+    """A route label: the path with numeric and long hex-like segments collapsed to ``<id>``."""
+    if not path:
+        return "(not HTTP)"
+    segments = [
+        "<id>" if seg.isdigit() or (len(seg) >= 16 and seg.isalnum()) else seg for seg in path.split("/")
+    ]
+    return "/".join(segments)

@@ -1,0 +1,95 @@
+"""Error rates per phase, time bucket, transport or route, with Wilson 95 % intervals.
+
+Error rate = 5xx request lines / all request lines; every table carries that
+definition in ``table.attrs["definition"]``.
+
+Phases split a run in time. They come from explicit instants (``--phase-at``:
+requests before the first instant are ``phase 0``, then ``phase 1``...) or from
+marker records in the log: a record of logger ``wslab`` whose message is
+``phase: <name>`` starts phase ``<name>`` for the lines after it in that file
+(lines before the first marker are phase ``start``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from wslab.logs.stats import ERROR_RATE_DEFINITION, wilson_interval
+
+START_PHASE = "start"
+
+
+def phase_labels(phase_at: Sequence[Any]) -> list[str]:
+    """Labels of the phases that *phase_at* instants create: ``phase 0`` ... ``phase N``."""
+    return [f"phase {i}" for i in range(len(phase_at) + 1)]
+
+
+def _phases_from_instants(requests: pd.DataFrame, phase_at: Sequence[Any]) -> pd.Series:
+    instants = np.sort(pd.to_datetime(pd.Series(list(phase_at))).to_numpy())
+    labels = np.array(phase_labels(phase_at), dtype=object)
+    positions = np.searchsorted(instants, requests["ts"].to_numpy(), side="right")
+    phases = pd.Series(labels[positions], index=requests.index, dtype=object)
+    return phases.where(requests["ts"].notna(), "unknown time")
+
+
+def _phases_from_markers(requests: pd.DataFrame, markers: pd.DataFrame) -> pd.Series:
+    if markers.empty or requests.empty:
+        return pd.Series(START_PHASE, index=requests.index, dtype=object)
+    left = requests[["file", "line"]].reset_index().sort_values("line")
+    right = markers[["file", "line", "phase"]].sort_values("line")
+    merged = pd.merge_asof(left, right, on="line", by="file", direction="backward")
+    return merged.set_index("index")["phase"].reindex(requests.index).fillna(START_PHASE)
+
+
+def assign_phases(
+    requests: pd.DataFrame, phase_at: Sequence[Any] | None = None, markers: pd.DataFrame | None = None
+) -> pd.Series:
+    """The phase of every request: from *phase_at* instants if given, else from *markers*."""
+    if phase_at:
+        return _phases_from_instants(requests, phase_at)
+    if markers is not None:
+        return _phases_from_markers(requests, markers)
+    return pd.Series(START_PHASE, index=requests.index, dtype=object)
+
+
+def _group_key(requests: pd.DataFrame, by: str, phases: Any, freq: str) -> pd.Series:
+    if by == "phase":
+        if isinstance(phases, pd.Series):
+            return phases
+        if isinstance(phases, pd.DataFrame):
+            return assign_phases(requests, markers=phases)
+        if phases is not None:
+            return assign_phases(requests, phase_at=phases)
+        return requests["phase"] if "phase" in requests else assign_phases(requests)
+    if by == "minute":
+        return requests["ts"].dt.floor(freq)
+    return requests[by].fillna("(not HTTP)")
+
+
+def error_rate_table(
+    requests: pd.DataFrame,
+    by: str = "phase",
+    phases: Sequence[Any] | pd.Series | pd.DataFrame | None = None,
+    freq: str = "1min",
+) -> pd.DataFrame:
+    """Requests, 5xx count, error rate and its Wilson 95 % interval per group.
+
+    *by* is ``phase``, ``minute`` (buckets of *freq*), ``transport``, ``route`` or
+    any column of *requests*. For ``phase``, *phases* is a list of instants, a
+    markers DataFrame (``ParsedLog.markers``) or ready labels (a Series); without
+    it a ``phase`` column is used if present. Groups keep their first-seen order
+    (time order for ``minute``).
+    """
+    key = _group_key(requests, by, phases, freq).rename(by)
+    grouped = requests["server_error"].astype(bool).groupby(key, sort=by == "minute", dropna=True)
+    table = pd.DataFrame({"requests": grouped.size(), "server_errors": grouped.sum().astype(int)})
+    table["error_rate"] = table["server_errors"] / table["requests"]
+    low, high = wilson_interval(table["server_errors"], table["requests"])
+    table["ci_low"], table["ci_high"] = low.clip(0, 1), high.clip(0, 1)
+    table = table.reset_index()
+    table.attrs["definition"] = ERROR_RATE_DEFINITION
+    return table

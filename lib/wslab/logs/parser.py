@@ -1,0 +1,225 @@
+"""Parse Werkzeug / Flask-SocketIO logs into pandas DataFrames.
+
+:func:`parse_log` reads one source (see :mod:`wslab.logs.sources`) and returns a
+:class:`ParsedLog` with
+
+``requests``
+    one row per Werkzeug request line: ``file``, ``line``, ``ts`` (the line's
+    logging timestamp, else Werkzeug's ``[01/Sep/2025 13:04:34]`` request time),
+    ``client``, ``method``, ``path``, ``query``, ``eio``, ``transport``
+    (``websocket``/``polling`` for Socket.IO, ``http`` otherwise), ``sid``,
+    ``status`` (text, e.g. ``"500"``), ``size``, ``server_error``, ``is_socketio``,
+    ``route``, ``request`` (the quoted request text without colour codes);
+``errors``
+    one row per traceback record: ``file``, ``line``, ``ts``, ``header``
+    (the line before the traceback, e.g. ``... Error on request:``), ``kind``
+    (``werkzeug``, ``flask`` or ``other``), ``exception`` (type), ``message``,
+    ``error`` (``"Type: first message line"``), ``frames`` (list of
+    ``{file, line, function}``), ``chain`` (earlier exceptions of a chained
+    traceback), ``complete`` (``False`` when the file cut the traceback off) and
+    ``request`` (index of the matched row of ``requests``, see
+    :mod:`wslab.logs.matching`);
+``markers``
+    ``wslab - phase: <name>`` lines: ``file``, ``line``, ``ts``, ``phase``;
+
+plus counts of lines, unparsed lines (with a few samples) and Werkzeug's
+``Bad request syntax`` lines. Damaged input is counted, never raised.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from wslab.logs import scan
+from wslab.logs.fields import prefix_timestamp
+from wslab.logs.formats import PHASE, PHASE_MARKER, REQUEST
+from wslab.logs.matching import match_errors
+from wslab.logs.records import error_row, request_row
+from wslab.logs.sources import (
+    Chunk,
+    ReadState,
+    Source,
+    head_window,
+    iter_chunks,
+    open_source,
+    read_blocks,
+    source_name,
+)
+from wslab.logs.summary import MAX_SAMPLES, sample_text
+
+REQUEST_COLUMNS = [
+    "file",
+    "line",
+    "ts",
+    "client",
+    "method",
+    "path",
+    "query",
+    "eio",
+    "transport",
+    "sid",
+    "status",
+    "size",
+    "server_error",
+    "is_socketio",
+    "route",
+    "request",
+    "context",
+]
+ERROR_COLUMNS = [
+    "file",
+    "line",
+    "ts",
+    "header",
+    "kind",
+    "exception",
+    "message",
+    "error",
+    "frames",
+    "chain",
+    "complete",
+    "context",
+    "flask_method",
+    "flask_path",
+]
+MARKER_COLUMNS = ["file", "line", "ts", "phase"]
+
+
+@dataclass
+class ParsedLog:
+    """Everything parsed from one or more logs; see the module docstring for the columns."""
+
+    requests: pd.DataFrame
+    errors: pd.DataFrame
+    markers: pd.DataFrame
+    files: list[str] = field(default_factory=list)
+    lines: int = 0
+    unparsed_lines: int = 0
+    unparsed_samples: list[str] = field(default_factory=list)
+    bad_request_syntax_lines: int = 0
+    incomplete_tracebacks: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+class _LineNumbers:
+    """Line numbers of increasing offsets in a chunk, counted incrementally."""
+
+    def __init__(self, buf: bytes, base: int) -> None:
+        self.buf, self.pos, self.line = buf, 0, base
+
+    def at(self, pos: int) -> int:
+        """Number of the line holding offset *pos* (lines before the chunk: *base*)."""
+        self.line += self.buf.count(b"\n", self.pos, pos)
+        self.pos = pos
+        return self.line
+
+
+@dataclass
+class _Rows:
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    markers: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _parse_errors(
+    buf: bytes, blocks: list[re.Match[bytes]], file: str, base: int, suffix: bytes, rows: _Rows
+) -> None:
+    chain: list[str] = []
+    first: re.Match[bytes] | None = None
+    lines = _LineNumbers(buf, base)
+    for block in blocks:
+        first = first or block
+        if block["chained"] is not None:
+            chain.append(scan.clean_text(block["exception"], suffix))
+            continue
+        header = scan.header_of(buf, first)
+        start = first.start() - len(header) if header else first.start() + 1
+        row = error_row(block, header, chain, suffix)
+        rows.errors.append({"file": file, "line": lines.at(start), **row})
+        chain, first = [], None
+
+
+def _parse_markers(buf: bytes, file: str, base: int, rows: _Rows) -> None:
+    lines = _LineNumbers(buf, base)
+    pos = buf.find(PHASE)
+    while pos >= 0:
+        start, end = scan.line_start(buf, pos), scan.line_end(buf, pos)
+        marker = PHASE_MARKER.search(buf, start, end)
+        if marker:
+            rows.markers.append(
+                {
+                    "file": file,
+                    "line": lines.at(pos),
+                    "ts": prefix_timestamp(buf[start:end]),
+                    "phase": marker["name"].decode("utf-8", "replace"),
+                }
+            )
+        pos = buf.find(PHASE, end)
+
+
+def _parse_chunk(chunk: Chunk, file: str, base: int, suffix: bytes, rows: _Rows) -> list[re.Match[bytes]]:
+    """Collect the rows of one chunk (copied to its own ``bytes``, so offsets start at 0)."""
+    buf = chunk.buf
+    lines = _LineNumbers(buf, base)
+    for match in REQUEST.finditer(buf):
+        rows.requests.append(request_row(buf, match, file, lines.at(match.start())))
+    blocks = scan.find_tracebacks(chunk)
+    _parse_errors(buf, blocks, file, base, suffix, rows)
+    _parse_markers(buf, file, base, rows)
+    return blocks
+
+
+def _parse_source(source: Source, parsed: ParsedLog, rows: _Rows) -> None:
+    state = ReadState(source_name(source))
+    parsed.files.append(state.name)
+    base = 0
+    with open_source(source) as stream:
+        head, blocks = head_window(read_blocks(stream, state))
+        suffix = scan.learn_suffix(head)
+        for chunk in iter_chunks(blocks):
+            chunk = Chunk(chunk.buf[chunk.start : chunk.end], 0, chunk.end - chunk.start)
+            blocks_found = _parse_chunk(chunk, state.name, base, suffix, rows)
+            parsed.incomplete_tracebacks += scan.exception_counts(blocks_found, suffix)[1]
+            parsed.bad_request_syntax_lines += scan.count_bad_request_syntax(chunk)
+            spans = scan.find_unparsed(chunk, scan.message_spans(blocks_found))
+            parsed.unparsed_lines += len(spans)
+            room = max(0, MAX_SAMPLES - len(parsed.unparsed_samples))
+            parsed.unparsed_samples.extend(sample_text(chunk.buf[s:e]) for s, e in spans[:room])
+            lines = scan.count_lines(chunk)
+            base += lines
+            parsed.lines += lines
+    parsed.warnings.extend(state.warnings)
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["ts"] = pd.to_datetime(frame["ts"], format="ISO8601", errors="coerce").astype("datetime64[us]")
+    return frame
+
+
+def parse_logs(sources: Iterable[Source]) -> ParsedLog:
+    """Parse several sources into one :class:`ParsedLog` (rows keep their ``file``)."""
+    rows = _Rows()
+    parsed = ParsedLog(pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
+    for source in sources:
+        _parse_source(source, parsed, rows)
+    requests = _frame(rows.requests, REQUEST_COLUMNS)
+    errors = _frame(rows.errors, ERROR_COLUMNS)
+    errors["request"] = match_errors(requests, errors) if len(errors) else pd.Series(dtype="Int64")
+    paired = errors["request"].dropna().astype(int)
+    errors.loc[paired.index, "ts"] = errors.loc[paired.index, "ts"].fillna(
+        pd.Series(requests.loc[paired.to_numpy(), "ts"].to_numpy(), index=paired.index)
+    )
+    parsed.requests, parsed.errors = requests, errors
+    parsed.markers = _frame(rows.markers, MARKER_COLUMNS)
+    return parsed
+
+
+def parse_log(source: Source) -> ParsedLog:
+    """Parse one log: a path (plain or gzip), ``"-"`` for stdin, a file object or a list of lines."""
+    return parse_logs([source])

@@ -1,0 +1,91 @@
+"""Row dictionaries for the parser's DataFrames, built from regex matches."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from wslab.logs import scan
+from wslab.logs.fields import (
+    client_of,
+    context_key,
+    prefix_timestamp,
+    request_timestamp,
+    route_of,
+    split_request,
+)
+from wslab.logs.formats import ANSI, CLIENT_TAIL, DATE_WIDTH, EXCEPTION_NAME, FLASK_EXCEPTION, FRAME
+from wslab.logs.stats import is_server_error
+
+MAX_MESSAGE = 2000
+
+
+def frames_of(frames: bytes) -> list[dict[str, Any]]:
+    """``{file, line, function}`` of each ``File "...", line N, in f`` line of a traceback."""
+    return [
+        {
+            "file": f["file"].decode("utf-8", "replace"),
+            "line": int(f["line"]),
+            "function": f["function"].decode("utf-8", "replace"),
+        }
+        for f in FRAME.finditer(frames)
+    ]
+
+
+def request_row(buf: bytes, match: re.Match[bytes], file: str, line: int) -> dict[str, Any]:
+    """The ``requests`` row of one :data:`~wslab.logs.formats.REQUEST` match in *buf*."""
+    pos = match.start()
+    pre = buf[scan.line_start(buf, pos) : pos - DATE_WIDTH]
+    tail = CLIENT_TAIL.search(pre)
+    prefix = pre[: tail.start()] if tail else pre
+    text = ANSI.sub(b"", match["text"]).decode("utf-8", "replace")
+    status = match["status"].decode()
+    parts = split_request(text)
+    return {
+        "file": file,
+        "line": line,
+        "ts": prefix_timestamp(prefix) or request_timestamp(buf[pos - DATE_WIDTH + 1 : pos]),
+        "client": client_of(tail[1]) if tail else None,
+        **parts,
+        "status": status,
+        "size": match["size"].decode(),
+        "server_error": is_server_error(status),
+        "is_socketio": parts["transport"] not in (None, "http"),
+        "route": route_of(parts["path"]),
+        "request": text,
+        "context": context_key(prefix.decode("utf-8", "replace")),
+    }
+
+
+def error_row(
+    block: re.Match[bytes], header: bytes | None, chain: list[str], suffix: bytes
+) -> dict[str, Any]:
+    """The ``errors`` row of a record's final traceback *block* (without ``file``/``line``).
+
+    *header* is the line before the record's first traceback, *chain* the earlier
+    exceptions of a chained traceback, *suffix* the learned format suffix.
+    """
+    head = scan.clean_text(header, suffix) if header else ""
+    exception = block["exception"]
+    key = scan.clean_text(exception, suffix) if exception is not None else None
+    message = (exception or b"") + (block["more"] or b"")
+    message = message.rstrip()
+    if suffix and message.endswith(suffix):
+        message = message[: -len(suffix)]
+    parsed = EXCEPTION_NAME.match(key or "")
+    werkzeug_at = head.find("Error on request:")
+    flask = FLASK_EXCEPTION.search(head)
+    return {
+        "ts": prefix_timestamp(header) if header else None,
+        "header": head,
+        "kind": "werkzeug" if werkzeug_at >= 0 else "flask" if flask else "other",
+        "exception": parsed["type"] if parsed else key,
+        "message": ANSI.sub(b"", message.rstrip()).decode("utf-8", "replace")[:MAX_MESSAGE],
+        "error": key,
+        "frames": frames_of(block["frames"]),
+        "chain": chain,
+        "complete": exception is not None,
+        "context": context_key(head[:werkzeug_at]) if werkzeug_at >= 0 else None,
+        "flask_method": flask["method"] if flask else None,
+        "flask_path": flask["path"] if flask else None,
+    }

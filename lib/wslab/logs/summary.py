@@ -1,0 +1,227 @@
+"""Whole-file counts: request statuses, server errors, exceptions, unparsed lines.
+
+:func:`scan_summary` streams sources chunk by chunk without building any
+DataFrame, so its memory use does not grow with the file; it is what
+``wslab analyze --json`` runs. :func:`summarize` gives the same dictionary for an
+already parsed :class:`~wslab.logs.parser.ParsedLog`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import reduce
+from itertools import repeat
+from pathlib import Path
+from typing import Any
+
+from wslab.logs import scan
+from wslab.logs.sources import (
+    CHUNK_SIZE,
+    GZIP_MAGIC,
+    Chunk,
+    ReadState,
+    Source,
+    head_window,
+    iter_chunks,
+    open_source,
+    read_blocks,
+    source_name,
+    split_offsets,
+)
+from wslab.logs.stats import ERROR_RATE_DEFINITION, is_server_error, wilson_interval
+
+WRITE_BEFORE_START_RESPONSE = "write() before start_response"
+MAX_SAMPLES = 5
+PARALLEL_MIN_BYTES = 64 << 20
+SAMPLE_WIDTH = 200
+
+
+def sample_text(line: bytes) -> str:
+    """A printable excerpt of an unparsed line, with undecodable bytes shown escaped."""
+    return line.rstrip(b"\r").decode("utf-8", "backslashreplace")[:SAMPLE_WIDTH]
+
+
+@dataclass
+class Tally:
+    """Counts gathered over one or more sources; :meth:`as_dict` is the ``--json`` output."""
+
+    files: list[str] = field(default_factory=list)
+    lines: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    exceptions: Counter[str] = field(default_factory=Counter)
+    incomplete_tracebacks: int = 0
+    bad_request_syntax_lines: int = 0
+    unparsed_lines: int = 0
+    unparsed_samples: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def add_unparsed(self, buf: bytes, spans: list[tuple[int, int]]) -> None:
+        """Count unparsed line spans of *buf* and keep the first few as samples."""
+        self.unparsed_lines += len(spans)
+        for start, end in spans[: max(0, MAX_SAMPLES - len(self.unparsed_samples))]:
+            self.unparsed_samples.append(sample_text(buf[start:end]))
+
+    def merge(self, other: Tally) -> Tally:
+        """Add *other*'s counts (from later in the same input) to this tally; return it."""
+        self.files.extend(other.files)
+        self.lines += other.lines
+        self.statuses.update(other.statuses)
+        self.exceptions.update(other.exceptions)
+        self.incomplete_tracebacks += other.incomplete_tracebacks
+        self.bad_request_syntax_lines += other.bad_request_syntax_lines
+        self.unparsed_lines += other.unparsed_lines
+        room = max(0, MAX_SAMPLES - len(self.unparsed_samples))
+        self.unparsed_samples.extend(other.unparsed_samples[:room])
+        self.warnings.extend(other.warnings)
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as plain JSON-ready values, with the error-rate definition."""
+        requests = sum(self.statuses.values())
+        errors = sum(n for status, n in self.statuses.items() if is_server_error(status))
+        rate = errors / requests if requests else None
+        low, high = wilson_interval(errors, requests) if requests else (None, None)
+        return {
+            "files": list(self.files),
+            "lines": self.lines,
+            "request_lines": requests,
+            "status_counts": {status: self.statuses[status] for status in sorted(self.statuses)},
+            "server_errors": errors,
+            "error_rate": rate,
+            "error_rate_ci95": None if low is None else [max(0.0, low), min(1.0, high)],
+            "error_rate_definition": ERROR_RATE_DEFINITION,
+            "exceptions": dict(sorted(self.exceptions.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "write_before_start_response": sum(
+                n for text, n in self.exceptions.items() if WRITE_BEFORE_START_RESPONSE in text
+            ),
+            "incomplete_tracebacks": self.incomplete_tracebacks,
+            "bad_request_syntax_lines": self.bad_request_syntax_lines,
+            "unparsed_lines": self.unparsed_lines,
+            "unparsed_samples": list(self.unparsed_samples),
+            "warnings": list(self.warnings),
+        }
+
+
+def scan_chunks(chunks: Iterable[Chunk], suffix: bytes, tally: Tally) -> None:
+    """Add the counts of *chunks* to *tally*; *suffix* is the source's learned format suffix."""
+    for chunk in chunks:
+        blocks = scan.find_tracebacks(chunk)
+        exceptions, incomplete = scan.exception_counts(blocks, suffix)
+        tally.lines += scan.count_lines(chunk)
+        tally.statuses.update({k.decode(): v for k, v in scan.count_statuses(chunk).items()})
+        tally.exceptions.update(exceptions)
+        tally.incomplete_tracebacks += incomplete
+        tally.bad_request_syntax_lines += scan.count_bad_request_syntax(chunk)
+        tally.add_unparsed(chunk.buf, scan.find_unparsed(chunk, scan.message_spans(blocks)))
+
+
+def _scan_range(path: str, start: int, end: int, suffix: bytes) -> Tally:
+    """Counts of bytes ``start:end`` of a plain file (run in a worker process)."""
+    tally = Tally()
+    state = ReadState(path)
+    with open(path, "rb") as stream:
+        stream.seek(start)
+        blocks = read_blocks(stream, state, limit=end - start)
+        scan_chunks(iter_chunks(blocks, lead=b"\n" if start == 0 else b""), suffix, tally)
+    tally.warnings.extend(state.warnings)
+    return tally
+
+
+def _file_suffix(path: str) -> bytes:
+    with open(path, "rb") as stream:
+        return scan.learn_suffix(head_window(read_blocks(stream, ReadState(path)))[0])
+
+
+def _can_split(source: Source, jobs: int) -> bool:
+    if jobs < 2 or not isinstance(source, (str, os.PathLike)) or str(source) == "-":
+        return False
+    path = Path(source)
+    if not path.is_file() or path.stat().st_size < PARALLEL_MIN_BYTES:
+        return False
+    with open(path, "rb") as stream:
+        return stream.read(2) != GZIP_MAGIC
+
+
+def _start_method() -> multiprocessing.context.BaseContext:
+    """Fork (fast) from a single-threaded process such as the CLI; spawn otherwise (notebooks)."""
+    forkable = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    return multiprocessing.get_context("fork" if forkable else "spawn")
+
+
+def _scan_parallel(path: str, jobs: int) -> Tally:
+    offsets = split_offsets(path, jobs)
+    suffix = _file_suffix(path)
+    with ProcessPoolExecutor(max_workers=len(offsets) - 1, mp_context=_start_method()) as pool:
+        parts = pool.map(_scan_range, repeat(path), offsets[:-1], offsets[1:], repeat(suffix))
+        return reduce(Tally.merge, parts, Tally())
+
+
+def scan_source(source: Source, tally: Tally, jobs: int = 1, chunk_size: int = CHUNK_SIZE) -> None:
+    """Add the counts of one source to *tally*, streaming it chunk by chunk.
+
+    A large plain file is cut into *jobs* ranges of whole records, scanned by
+    that many worker processes; the counts are the same either way.
+    """
+    name = source_name(source)
+    if _can_split(source, jobs):
+        part = _scan_parallel(str(source), jobs)
+        part.warnings = [w.replace(str(source), name, 1) for w in part.warnings]
+    else:
+        part, state = Tally(), ReadState(name)
+        with open_source(source) as stream:
+            head, blocks = head_window(read_blocks(stream, state, chunk_size))
+            scan_chunks(iter_chunks(blocks), scan.learn_suffix(head), part)
+        part.warnings.extend(state.warnings)
+    part.files = [name]
+    tally.merge(part)
+
+
+def default_jobs() -> int:
+    """Worker processes for large files: the CPUs this process may use, at most 4."""
+    return max(
+        1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    )
+
+
+def scan_summary(
+    sources: Iterable[Source], jobs: int | None = None, chunk_size: int = CHUNK_SIZE
+) -> dict[str, Any]:
+    """Stream every source once and return the summary dictionary (see :meth:`Tally.as_dict`).
+
+    *jobs* worker processes share each large plain file (default: :func:`default_jobs`).
+    """
+    tally = Tally()
+    for source in sources:
+        scan_source(source, tally, default_jobs() if jobs is None else jobs, chunk_size)
+    return tally.as_dict()
+
+
+def summarize(parsed: Any) -> dict[str, Any]:
+    """The summary dictionary of a :class:`~wslab.logs.parser.ParsedLog`.
+
+    Gives the same numbers as :func:`scan_summary` on the same sources.
+    """
+    requests, errors = parsed.requests, parsed.errors
+    final = errors[errors["complete"]] if len(errors) else errors
+    tally = Tally(
+        files=list(parsed.files),
+        lines=parsed.lines,
+        statuses=Counter(_as_counts(requests["status"].value_counts()) if len(requests) else {}),
+        exceptions=Counter(_as_counts(final["error"].value_counts()) if len(final) else {}),
+        incomplete_tracebacks=parsed.incomplete_tracebacks,
+        bad_request_syntax_lines=parsed.bad_request_syntax_lines,
+        unparsed_lines=parsed.unparsed_lines,
+        unparsed_samples=list(parsed.unparsed_samples),
+        warnings=list(parsed.warnings),
+    )
+    return tally.as_dict()
+
+
+def _as_counts(series: Any) -> Mapping[str, int]:
+    return {str(key): int(value) for key, value in series.items()}

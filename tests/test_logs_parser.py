@@ -1,0 +1,151 @@
+"""The parser on real logs: servers run here under several logging setups, counted client-side."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from pathlib import Path
+
+import pytest
+from conftest_logs import FORMATS, produce_log
+from wslab.logs import parse_log, parse_logs, scan_summary, summarize
+
+SAMPLES = Path(__file__).parent / "logsamples"
+EXCERPT = Path(__file__).parents[1] / "data" / "logs" / "writeup_excerpt.log"
+WRITE_ERROR = "AssertionError: write() before start_response"
+
+
+@pytest.fixture(scope="module", params=FORMATS)
+def real_log(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """A log written by a real Werkzeug server in one logging format, and what the clients saw."""
+    return produce_log(request.param, tmp_path_factory.mktemp(request.param))
+
+
+def test_counts_equal_what_clients_did(real_log) -> None:
+    log, seen = real_log
+    parsed = parse_log(log)
+    statuses = {code: n for code, n in seen.items() if code.isdigit()}
+    assert parsed.requests["status"].value_counts().to_dict() == statuses
+    assert parsed.bad_request_syntax_lines == seen["garbage"]
+    assert parsed.unparsed_lines == 0, parsed.unparsed_samples
+    complete = parsed.errors[parsed.errors["complete"]]
+    assert (complete["error"] == WRITE_ERROR).sum() == seen["websocket"]
+    assert set(complete["error"]) == {WRITE_ERROR, "ValueError: boom", "RuntimeError: chained"}
+
+
+def test_tracebacks_are_matched_to_their_request(real_log) -> None:
+    parsed = parse_log(real_log[0])
+    requests = parsed.requests
+    assert parsed.errors["request"].notna().all()
+    matched = requests.loc[parsed.errors["request"].astype(int)].reset_index(drop=True)
+    errors = parsed.errors.reset_index(drop=True)
+    assert (matched["status"] == "500").all()
+    assert (matched.loc[errors["error"] == WRITE_ERROR, "transport"] == "websocket").all()
+    assert set(matched.loc[errors["kind"] == "flask", "path"]) == {"/boom", "/chain"}
+    assert parsed.errors["request"].is_unique
+
+
+def test_traceback_details(real_log) -> None:
+    errors = parse_log(real_log[0]).errors.set_index("error")
+    frames = errors.loc[WRITE_ERROR, "frames"].iloc[0]
+    assert [f["function"] for f in frames] == ["run_wsgi", "execute", "write"]
+    assert all(f["file"].endswith("werkzeug/serving.py") and f["line"] > 0 for f in frames)
+    assert errors.loc["RuntimeError: chained", "chain"] == ["KeyError: 'missing'"]
+    assert errors.loc["ValueError: boom", "exception"] == "ValueError"
+
+
+def test_request_fields(real_log) -> None:
+    requests = parse_log(real_log[0]).requests
+    ws = requests[requests["transport"] == "websocket"]
+    assert (ws["eio"] == "4").all() and ws["is_socketio"].all() and (ws["path"] == "/socket.io/").all()
+    polling = requests[requests["transport"] == "polling"]
+    assert len(polling) > 0 and polling["sid"].notna().any()
+    assert requests["ts"].notna().all()
+    assert requests["client"].eq("127.0.0.1").all()
+    assert requests["method"].isna().sum() == 2  # the raw garbage request lines
+
+
+def test_stream_summary_equals_dataframe_summary(real_log) -> None:
+    log = real_log[0]
+    assert scan_summary([log]) == summarize(parse_log(log))
+
+
+def test_gzip_stdin_and_file_objects_give_the_same_counts(real_log, tmp_path: Path, monkeypatch) -> None:
+    log = real_log[0]
+    data = log.read_bytes()
+    packed = tmp_path / "rotated.1"  # gzip found by magic bytes, not by name
+    packed.write_bytes(gzip.compress(data))
+    expected = summarize(parse_log(log))
+    for source in (packed, io.BytesIO(data), io.StringIO(data.decode("utf-8")), data.decode().splitlines()):
+        got = summarize(parse_log(source))
+        assert {k: v for k, v in got.items() if k != "files"} == {
+            k: v for k, v in expected.items() if k != "files"
+        }
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(gzip.compress(data))))
+    assert scan_summary(["-"])["status_counts"] == expected["status_counts"]
+
+
+def test_writeup_excerpt() -> None:
+    parsed = parse_log(EXCERPT)
+    assert parsed.requests[["method", "path", "eio", "transport", "status"]].to_dict("records") == [
+        {"method": "GET", "path": "/socket.io/", "eio": "4", "transport": "websocket", "status": "500"}
+    ]
+    (error,) = parsed.errors.to_dict("records")
+    assert error["error"] == WRITE_ERROR  # the format's " (taskName=None)" suffix is stripped
+    assert error["request"] == 0 and error["kind"] == "werkzeug"
+    assert str(error["ts"]) == "2025-09-01 13:04:34.763942"
+    assert parsed.unparsed_lines == 0 and parsed.lines == 10
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLES.glob("*.log")), ids=lambda p: p.name)
+def test_committed_samples_agree_between_paths(sample: Path) -> None:
+    assert scan_summary([sample]) == summarize(parse_log(sample))
+
+
+def test_cut_off_traceback_is_counted_not_raised() -> None:
+    parsed = parse_log(SAMPLES / "cut_traceback.log")
+    assert parsed.incomplete_tracebacks == 1
+    assert parsed.errors["complete"].tolist() == [False]
+
+
+def test_foreign_and_undecodable_lines_are_sampled() -> None:
+    lines = [
+        b"garbage \xff\xfe line",
+        b'127.0.0.1 - - [01/Sep/2025 13:04:34] "GET / HTTP/1.1" 200 -',
+        b"more junk",
+    ]
+    parsed = parse_log(lines)
+    assert len(parsed.requests) == 1
+    assert parsed.unparsed_lines == 2
+    assert parsed.unparsed_samples[0] == "garbage \\xff\\xfe line"
+
+
+def test_prefixes_from_other_setups() -> None:
+    request = '127.0.0.1 - - [01/Sep/2025 13:04:34] "GET /a?x=1 HTTP/1.1" 503 12'
+    lines = [
+        f"Sep  1 13:04:34 host web[42]: {request}",
+        f"2025-09-01T13:04:35Z stdout F {request}",
+        f"\x1b[32mINFO\x1b[0m {request}",
+    ]
+    parsed = parse_log(lines)
+    assert parsed.requests["status"].tolist() == ["503"] * 3
+    assert parsed.requests["size"].tolist() == ["12"] * 3
+    assert parsed.unparsed_lines == 0
+    assert str(parsed.requests["ts"][1]) == "2025-09-01 13:04:35"
+
+
+def test_several_files_keep_their_names() -> None:
+    parsed = parse_logs([SAMPLES / "iso.log", SAMPLES / "bare.log"])
+    assert parsed.requests.groupby("file").size().to_dict() == {
+        str(SAMPLES / "iso.log"): 15,
+        str(SAMPLES / "bare.log"): 15,
+    }
+
+
+def test_crlf_line_endings_and_ipv6_clients() -> None:
+    data = (SAMPLES / "iso.log").read_bytes().replace(b"127.0.0.1 - -", b"::1 - -").replace(b"\n", b"\r\n")
+    parsed = parse_log(io.BytesIO(data))
+    assert len(parsed.requests) == 15 and parsed.unparsed_lines == 0
+    assert set(parsed.requests["client"]) == {"::1"}
+    assert (parsed.errors["error"] == WRITE_ERROR).sum() == 2
+    assert parsed.errors["frames"].map(len).min() > 0
