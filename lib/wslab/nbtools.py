@@ -9,7 +9,15 @@ from matplotlib.figure import Figure
 
 
 def setup_display() -> None:
-    """Wide, stable pandas output: no truncated cells, rates with three decimals."""
+    """Inline charts, and wide, stable pandas output: no truncated cells, three decimals."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None:
+            shell.run_line_magic("matplotlib", "inline")
+    except ImportError:  # pragma: no cover - plain Python
+        pass
     pd.set_option("display.max_colwidth", 140)
     pd.set_option("display.width", 200)
     pd.set_option("display.max_rows", 60)
