@@ -6,6 +6,7 @@ CURRENT := .venv-current
 CURRENT_PY := $(CURRENT)/bin/python
 PIP_QUIET ?= -q
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+EXERCISES := $(sort $(wildcard notebooks/exercises/*.ipynb notebooks/exercises/solutions/*.ipynb))
 
 VENDOR_JS := lib/wslab/static/vendor/socket.io.min.js
 
@@ -60,10 +61,10 @@ test-current: $(CURRENT)/.installed
 
 nbval: install
 	$(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
-		--nbval-sanitize-with notebooks/nbval_sanitize.cfg $(NOTEBOOKS)
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg $(NOTEBOOKS) $(EXERCISES)
 
 notebooks: install
-	$(PY) -m wslab.report --in-place $(NOTEBOOKS)
+	$(PY) -m wslab.report --in-place $(NOTEBOOKS) $(EXERCISES)
 
 lab: install
 	$(VENV)/bin/jupyter lab notebooks/

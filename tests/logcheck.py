@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-REQUEST = re.compile(rb'"(?:\x1b\[[0-9;]*m)*(?P<method>[A-Z]+) (?P<target>\S+) HTTP/1\.[01](?:\x1b\[[0-9;]*m)*" (?P<status>\d{3}) ')
+REQUEST = re.compile(rb'"(?:\x1b\[[0-9;]*m)*(?P<method>[A-Z]+) (?P<target>\S+) HTTP/\d(?:\.\d)?(?:\x1b\[[0-9;]*m)*" (?P<status>\d{3}) ')
 FINAL_ASSERTION = re.compile(rb"^AssertionError: write\(\) before start_response", re.M)
 FRAME = re.compile(rb'^  File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<func>\S+)', re.M)
 BAD_SYNTAX = re.compile(rb"code 400, message Bad request syntax")

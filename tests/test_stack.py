@@ -61,6 +61,7 @@ def test_guard_ends_websockets_without_500_or_400(tmp_path, redis_url, no_leaks)
     assert [r for r in lines if r["status"] >= 500] == []
     assert logcheck.tracebacks(data) == 0
     assert logcheck.bad_syntax(data) == 0
+    assert [r for r in lines if r["status"] == 400] == []
     direct = [r for r in lines if "transport=websocket" in r["target"] and "sid=" not in r["target"]]
     assert len(direct) == ws_users
     assert ended >= ws_users

@@ -8,15 +8,19 @@ WebSocket session, and then returns an empty iterable *without ever calling
 ``start_response``*.  Werkzeug's ``run_wsgi`` then calls ``write(b"")`` to
 send the (missing) headers and trips ``assert status_set is not None``:
 ``AssertionError: write() before start_response``, logged as a 500 for a
-connection that in fact worked.  If nothing else goes wrong, Werkzeug's
-handler may then also read left-over WebSocket frame bytes as a new HTTP
-request line and log ``code 400, message Bad request syntax``.
+connection that in fact worked.
+
+python-engineio 4.13.4 and later raise ``ConnectionError`` instead, which
+Werkzeug treats as a dropped connection: no 500, but the request is not logged
+at all and the handler keeps reading the socket, so left-over WebSocket frame
+bytes can be logged as ``code 400, message Bad request syntax``.
 
 What it does
 ------------
 For a request that asked to upgrade to WebSocket and whose socket was taken
-over, when the wrapped app's iterable ends with no ``start_response`` call and
-no body, :class:`WebSocketGuard` closes the finished socket and reports the
+over, when the wrapped app's iterable ends (or the app raises
+``ConnectionError``) with no ``start_response`` call and no body,
+:class:`WebSocketGuard` closes the finished socket and reports the
 status the client really received at the handshake, ``101 Switching
 Protocols``.  Werkzeug logs that as an ordinary ``101`` request line, sees the
 connection is closed, and neither asserts nor reads another request.
@@ -68,7 +72,15 @@ class WebSocketGuard:
             called = True
             return start_response(status, headers, exc_info)
 
-        result = self.app(environ, tracking_start_response)
+        try:
+            result = self.app(environ, tracking_start_response)
+        except ConnectionError:
+            # python-engineio >= 4.13.4 ends a finished session this way under
+            # Werkzeug; Werkzeug then keeps the connection open and may read
+            # left-over frame bytes as a new request ("Bad request syntax").
+            if called:
+                raise
+            result = []
         return self._finish(result, environ, start_response, lambda: called)
 
     def _finish(self, result: Iterable[bytes], environ: dict, start_response: Callable[..., Any],

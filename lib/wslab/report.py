@@ -19,6 +19,7 @@ from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
 from wslab.errors import WslabError
+from wslab.notebook_stamp import stamp
 
 
 def execute_in_place(path: Path, timeout: int = 900) -> None:
@@ -27,6 +28,7 @@ def execute_in_place(path: Path, timeout: int = 900) -> None:
     NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     nbformat.write(notebook, path)
+    stamp(path)
 
 
 def execute_to_report(path: Path, out_dir: Path, timeout: int = 900) -> Path:

@@ -1,0 +1,209 @@
+"""``wslab experiment``: its rows, its outputs, the current-pins subprocess, and an outside check."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import socketio
+from flask import Flask
+from flask_socketio import SocketIO
+from werkzeug.serving import make_server
+
+import wslab
+from wslab import upgraded
+from wslab.errors import WslabError
+from wslab.experiment import ROW_FIELDS, TRANSPORTS, Plan, json_rows, run_cell, run_experiment, write_outputs
+
+ROOT = Path(__file__).resolve().parent.parent
+CURRENT_PYTHON = ROOT / ".venv-current" / "bin" / "python"
+FIVE_XX = re.compile(r'" 5\d\d ')
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    """no-session and guard × every transport, 2 users per cell, in this process."""
+    out = tmp_path_factory.mktemp("experiment")
+    table = run_experiment(Plan(out, variants=("no-session", "guard"), users=2, redis_url="fakeredis"),
+                           parallel=False)
+    write_outputs(table, out)
+    return out, table
+
+
+def test_one_row_per_cell_in_order(small_run):
+    _, table = small_run
+    assert list(zip(table["variant"], table["transport"])) == [
+        (v, t) for v in ("no-session", "guard") for t in TRANSPORTS]
+    assert (table["sessions"] == 2).all()
+    assert (table["client_errors"] == 0).all()
+
+
+def test_session_visibility_is_a_fraction_and_none_for_http(small_run):
+    _, table = small_run
+    for row in json_rows(table, [*ROW_FIELDS, "socketio_write_in_http_session"]):
+        if row["transport"] == "http":
+            assert row["session_visible_in_handler"] is None
+            assert row["socketio_write_in_http_session"] is None
+        else:
+            assert 0.0 <= row["session_visible_in_handler"] <= 1.0
+
+
+def test_outputs_and_one_log_per_cell(small_run):
+    out, table = small_run
+    for name in ("results.csv", "results.json", "error_rate_by_variant.png"):
+        assert (out / name).stat().st_size > 0
+    saved = json.loads((out / "results.json").read_text())
+    assert [r["server_errors"] for r in saved] == table["server_errors"].tolist()
+    assert pd.read_csv(out / "results.csv")["request_lines"].tolist() == table["request_lines"].tolist()
+    assert sorted(p.name for p in (out / "logs").glob("*.log")) == sorted(
+        f"{v}-{t}.log" for v in ("no-session", "guard") for t in TRANSPORTS)
+
+
+def test_counts_match_a_plain_regex_over_each_cell_log(small_run):
+    out, table = small_run
+    for row in table.itertuples():
+        text = (out / row.log).read_text(errors="replace")
+        assert len(re.findall(r'HTTP/\d\.\d(?:\x1b\[0m)?" \d{3} ', text)) == row.request_lines
+        assert len(FIVE_XX.findall(text)) == row.server_errors
+
+
+def test_guard_rows_have_no_server_errors(small_run):
+    _, table = small_run
+    guard = table[table["variant"] == "guard"]
+    assert guard["server_errors"].sum() == 0
+    assert guard["write_before_start_response"].sum() == 0
+
+
+@pytest.mark.incident
+def test_no_session_direct_websockets_fail_on_incident_pins(small_run):
+    _, table = small_run
+    row = table[(table["variant"] == "no-session") & (table["transport"] == "websocket")].iloc[0]
+    assert row["server_errors"] == row["write_before_start_response"] == row["sessions"]
+
+
+def test_unknown_transport_and_bad_user_count(tmp_path):
+    with pytest.raises(WslabError, match="unknown transport 'carrier-pigeon'"):
+        Plan(tmp_path, transports=("carrier-pigeon",))
+    with pytest.raises(WslabError, match="at least 1"):
+        Plan(tmp_path, users=0)
+    with pytest.raises(WslabError, match="unknown variant"):
+        Plan(tmp_path, variants=("nope",))
+
+
+def test_cli_json_prints_exactly_the_row_fields(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "wslab", "experiment", "--out", str(tmp_path / "o"),
+                           "--variants", "guard", "--transports", "http,polling", "--users", "2",
+                           "--json", "--no-progress"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert [tuple(r) for r in rows] == [ROW_FIELDS] * 2
+    assert [(r["variant"], r["transport"]) for r in rows] == [("guard", "polling"), ("guard", "http")]
+
+
+# -- the current-pins subprocess ---------------------------------------------------------------
+
+def test_repo_root_without_requirements_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(wslab, "__file__", str(tmp_path / "lib" / "wslab" / "__init__.py"))
+    with pytest.raises(WslabError, match=r"requirements/current.txt not found under"):
+        upgraded.repo_root()
+
+
+def test_existing_venv_is_reused(tmp_path, monkeypatch):
+    python = upgraded.venv_python(tmp_path)
+    python.parent.mkdir(parents=True)
+    python.touch()
+    (tmp_path / upgraded.VENV_NAME / upgraded.MARKER).touch()
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail("must not build"))
+    assert upgraded.ensure_current_venv(tmp_path) == python
+
+
+def test_missing_venv_is_built_with_the_current_pins(tmp_path, monkeypatch, capsys):
+    calls = []
+
+    def fake_run(command, **kwargs):
+        calls.append(command)
+        if command[1:3] == ["-m", "venv"]:
+            upgraded.venv_python(tmp_path).parent.mkdir(parents=True)
+            upgraded.venv_python(tmp_path).touch()
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    upgraded.ensure_current_venv(tmp_path)
+    assert calls[1][1:] == ["-m", "pip", "install", "-q", "-r", "requirements/current.txt", "-e", "."]
+    assert "creating .venv-current" in capsys.readouterr().err
+    assert (tmp_path / ".venv-current" / ".installed").exists()
+
+
+@pytest.mark.skipif(not CURRENT_PYTHON.exists(), reason=".venv-current not built (make test-current)")
+def test_upgraded_cells_run_on_the_current_pins(tmp_path):
+    pins = dict(line.split("==") for line in (ROOT / "requirements" / "current.txt").read_text().splitlines()
+                if "==" in line)
+    rows = upgraded.collect(upgraded.start(CURRENT_PYTHON, "before", ["websocket"], tmp_path / "logs", 2,
+                                           "fakeredis", label="upgraded"))
+    assert [(r["variant"], r["transport"]) for r in rows] == [("upgraded", "websocket")]
+    assert rows[0]["python_engineio"] == pins["python-engineio"]
+    assert rows[0]["werkzeug"] == pins["werkzeug"]
+    assert rows[0]["server_errors"] == 0
+    assert (tmp_path / "logs" / "upgraded-websocket.log").exists()
+
+
+# -- the same libraries outside the kit ----------------------------------------------------------
+
+def _independent_websocket_500s(clients: int) -> int:
+    """A bare Flask-SocketIO app on Werkzeug's threaded server; 500 lines from websocket-only clients."""
+    app = Flask("independent")
+    app.config["SECRET_KEY"] = "x"
+    sio = SocketIO(app, async_mode="threading")
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    log = logging.getLogger("werkzeug")
+    saved = (log.level, log.propagate)
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.socket.getsockname()[1]}"
+
+    def one() -> None:
+        client = socketio.Client(reconnection=False)
+        client.connect(url, transports=["websocket"], wait_timeout=5)
+        client.disconnect()
+
+    try:
+        users = [threading.Thread(target=one) for _ in range(clients)]
+        for user in users:
+            user.start()
+        for user in users:
+            user.join(20)
+        deadline = time.monotonic() + 15
+        while sum("transport=websocket" in line for line in lines) < clients:
+            assert time.monotonic() < deadline, "the server did not log every WebSocket"
+            time.sleep(0.05)
+    finally:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()
+        log.removeHandler(handler)
+        log.setLevel(saved[0])
+        log.propagate = saved[1]
+    return sum(1 for line in lines if "transport=websocket" in line and FIVE_XX.search(line))
+
+
+@pytest.mark.incident
+def test_no_session_websocket_row_agrees_with_a_bare_flask_socketio_app(tmp_path):
+    clients = 3
+    outside = _independent_websocket_500s(clients)
+    row = run_cell("no-session", "websocket", tmp_path / "logs", clients, redis_url="fakeredis")
+    assert outside == clients
+    assert row["server_errors"] == outside
