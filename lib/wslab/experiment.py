@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from wslab.errors import WslabError
 from wslab.logs.stats import wilson_interval

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from wslab.logs import assign_phases, error_rate_table, parse_log, plot_rate_over_time
 from wslab.stack import LabStack

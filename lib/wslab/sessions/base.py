@@ -13,6 +13,8 @@ The interfaces themselves differ only in ``open_session`` and ``save_session``.
 
 from __future__ import annotations
 
+import itertools
+
 import re
 import secrets
 import threading
@@ -181,6 +183,8 @@ class RedisSessionStore(SessionInterface):
         self.stats = SessionStats()
         self._state_lock = threading.Lock()
         self._redis_down = False
+        self._tickets = itertools.count()
+        self._state_ticket = -1
 
     def redis_key(self, sid: str) -> str:
         """Return the Redis key that holds session *sid*."""
@@ -245,23 +249,35 @@ class RedisSessionStore(SessionInterface):
         starts an outage (:meth:`outage_started`), the first success after a
         failure ends it (:meth:`outage_ended`).
         """
+        ticket = next(self._tickets)
         try:
             result = func(*args, **kwargs)
         except redis.RedisError as exc:
             self.stats.incr("redis_errors")
-            with self._state_lock:
-                started, self._redis_down = not self._redis_down, True
-            if started:
+            if self._observe(ticket, down=True):
                 self.stats.incr("outages")
                 self.outage_started(exc)
             raise
         self.stats.incr(counter)
-        if self._redis_down:
-            with self._state_lock:
-                ended, self._redis_down = self._redis_down, False
-            if ended:
-                self.outage_ended()
+        if self._observe(ticket, down=False):
+            self.outage_ended()
         return result
+
+    def _observe(self, ticket: int, down: bool) -> bool:
+        """Record what command *ticket* saw; True if it changed Redis's up/down state.
+
+        Results are ordered by when their commands were *sent*: a command sent
+        before a newer one whose result already moved the state is stale and
+        cannot flip it back (a reply that was in flight when Redis died must not
+        end the outage that a later command already saw).
+        """
+        with self._state_lock:
+            if ticket < self._state_ticket:
+                return False
+            self._state_ticket = ticket
+            changed = self._redis_down != down
+            self._redis_down = down
+            return changed
 
     @property
     def redis_down(self) -> bool:
