@@ -48,7 +48,7 @@ browser-setup: install $(VENDOR_JS)
 	   apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } || \
 	 echo "no Chromium (install the 'chromium' package); the browser test will be skipped"
 
-demo: install $(VENDOR_JS)
+demo: install $(CURRENT)/.installed $(VENDOR_JS)
 	$(PY) -m wslab.report --out reports $(NOTEBOOKS)
 
 test: test-lib nbval test-current
@@ -59,11 +59,11 @@ test-lib: install browser-setup
 test-current: $(CURRENT)/.installed
 	$(CURRENT_PY) -m pytest -q -m "not incident" tests
 
-nbval: install
+nbval: install $(CURRENT)/.installed
 	$(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg $(NOTEBOOKS) $(EXERCISES)
 
-notebooks: install
+notebooks: install $(CURRENT)/.installed
 	$(PY) -m wslab.report --in-place $(NOTEBOOKS) $(EXERCISES)
 
 lab: install

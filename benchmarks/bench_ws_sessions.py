@@ -34,7 +34,7 @@ def main() -> None:
             report = run_workload(stack, Workload(ws_users=args.users, concurrency=args.concurrency))
             elapsed = time.perf_counter() - started
         parsed = parse_log(log)
-        server_errors = int((parsed.requests["status"] >= 500).sum())
+        server_errors = int(parsed.requests["server_error"].sum())
         seconds = sorted(u.seconds for u in report.users)
     print(f"variant                {args.variant}")
     print(f"direct WebSocket users {args.users} (concurrency {args.concurrency})")
