@@ -20,9 +20,7 @@ from __future__ import annotations
 import logging
 import shutil
 import signal
-import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,11 +31,9 @@ import redis
 import requests
 from flask import Flask, session
 from flask.sessions import SessionInterface
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from werkzeug.serving import make_server
 
-from wslab.redis_backend import free_port
+from restartable_redis import RestartableRedis
 from wslab.sessions import LegacyRedisSessionInterface, RedisSessionInterface
 
 pytestmark = [
@@ -46,55 +42,6 @@ pytestmark = [
 ]
 
 PREFIX = "faults:session:"
-
-
-class RestartableRedis:
-    """A private redis-server with an fsynced append-only file, restartable on one port."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-        self.clients: list[redis.Redis] = []
-
-    def start(self, timeout: float = 10.0) -> None:
-        """Start the server (again) on the same port and directory and wait for PING."""
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", str(self.workdir), "--appendonly", "yes", "--appendfsync", "always",
-             "--save", "", "--logfile", str(self.workdir / "redis.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        with redis.Redis(port=self.port, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)) as probe:
-            while True:
-                try:
-                    probe.ping()
-                    return
-                except redis.ConnectionError:
-                    if self.process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"redis-server on port {self.port} did not start") from None
-                    time.sleep(0.05)
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        """Stop the server with *sig* and wait for the process to exit."""
-        assert self.process is not None
-        self.process.send_signal(sig)
-        self.process.wait(timeout=10)
-        self.process = None
-
-    def client(self) -> redis.Redis:
-        """A client that fails fast while the server is down; closed by :meth:`close`."""
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.5, socket_timeout=1,
-                             retry=Retry(NoBackoff(), 0))
-        self.clients.append(client)
-        return client
-
-    def close(self) -> None:
-        """Close every client handed out and kill the server if it is running."""
-        for client in self.clients:
-            client.close()
-        if self.process is not None:
-            self.stop(signal.SIGKILL)
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -26,12 +25,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import redis
 import requests
 
 import logcheck
 from wslab.load import LoadResult, run_load
-from wslab.redis_backend import free_port
+from restartable_redis import RestartableRedis
 from wslab.stack import LabStack
 from wslab.traffic import Workload, run_workload
 
@@ -43,41 +41,6 @@ USERS = 4
 OUTAGES = ((1.5, signal.SIGTERM), (4.0, signal.SIGKILL))
 DOWN_SECONDS = 1.0
 LOAD_SECONDS = 6.5
-
-
-class RestartableRedis:
-    """A private redis-server with an fsynced append-only file, restartable on one port."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 10.0) -> None:
-        """Start the server (again) on the same port and directory and wait for PING."""
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", str(self.workdir), "--appendonly", "yes", "--appendfsync", "always",
-             "--save", "", "--logfile", str(self.workdir / "redis.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        with redis.Redis(port=self.port, socket_connect_timeout=0.5) as probe:
-            while True:
-                try:
-                    probe.ping()
-                    return
-                except redis.ConnectionError:
-                    if self.process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"redis-server on port {self.port} did not start") from None
-                    time.sleep(0.02)
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        """Stop the server with *sig* and wait for the process to exit."""
-        if self.process is not None:
-            self.process.send_signal(sig)
-            self.process.wait(timeout=10)
-            self.process = None
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from wslab.commands.options import add_redis_url, whole_number
 from wslab.errors import WslabError
 from wslab.experiment import TRANSPORTS, VARIANT_ORDER, Plan, json_rows, run_experiment, text_table, write_outputs
 
@@ -27,29 +28,18 @@ def _names(choices: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
     return parse
 
 
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``wslab experiment``."""
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
     parser.add_argument("--json", action="store_true",
                         help="print the rows as one JSON list instead of a text table")
-    parser.add_argument("--users", type=_positive, default=4, metavar="N",
+    parser.add_argument("--users", type=whole_number(1), default=4, metavar="N",
                         help="simulated users per cell, all at once (default: 4)")
     parser.add_argument("--variants", type=_names(VARIANT_ORDER), default=VARIANT_ORDER,
                         metavar="A,B", help=f"comma-separated subset of {', '.join(VARIANT_ORDER)}")
     parser.add_argument("--transports", type=_names(TRANSPORTS), default=TRANSPORTS,
                         metavar="A,B", help=f"comma-separated subset of {', '.join(TRANSPORTS)}")
-    parser.add_argument("--redis-url", metavar="URL",
-                        help="Redis to use (default: $REDIS_URL, else a redis-server child, else fakeredis)")
+    add_redis_url(parser)
     parser.add_argument("--hot-apply", action="store_true",
                         help="also run the hot-apply run (fixes applied while traffic flows): "
                              "hot_apply.png, hot_apply.csv, logs/hot-apply.log")

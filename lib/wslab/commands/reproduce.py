@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from wslab.commands.options import add_redis_url, add_variant, port, whole_number
 from wslab.errors import WslabError
 from wslab.runs import run_variant
 from wslab.variants import VARIANTS
@@ -17,36 +18,23 @@ HELP = ("Start the in-process stack with one variant, drive simulated users over
         "clients, and report what the log now holds.")
 
 
-def _count(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError("must be zero or more")
-    return number
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``wslab reproduce``."""
-    local = [name for name, v in VARIANTS.items() if v.pins == "incident"]
-    parser.add_argument("--variant", default="before", metavar="NAME",
-                        help=f"stack variant: {', '.join(local)} (default: before)")
-    parser.add_argument("--ws-users", type=_count, default=10, metavar="N",
+    add_variant(parser)
+    parser.add_argument("--ws-users", type=whole_number(), default=10, metavar="N",
                         help="users connecting over direct WebSocket (default: 10)")
-    parser.add_argument("--upgrade-users", type=_count, default=5, metavar="M",
+    parser.add_argument("--upgrade-users", type=whole_number(), default=5, metavar="M",
                         help="users connecting with polling, then upgrading (default: 5)")
-    parser.add_argument("--polling-users", type=_count, default=0, metavar="P",
+    parser.add_argument("--polling-users", type=whole_number(), default=0, metavar="P",
                         help="users staying on long-polling (default: 0)")
-    parser.add_argument("--http-users", type=_count, default=10, metavar="K",
+    parser.add_argument("--http-users", type=whole_number(), default=10, metavar="K",
                         help="users using plain HTTP pages only (default: 10)")
-    parser.add_argument("--concurrency", type=_count, default=16, metavar="C",
+    parser.add_argument("--concurrency", type=whole_number(), default=16, metavar="C",
                         help="users running at once (default: 16)")
     parser.add_argument("--log", required=True, metavar="PATH",
                         help="log file to append to; only this run's lines are counted")
-    parser.add_argument("--redis-url", metavar="URL",
-                        help="Redis to use (default: $REDIS_URL, else a redis-server child, else fakeredis)")
-    parser.add_argument("--port", type=_count, default=0, help="port on 127.0.0.1 (default: any free one)")
+    add_redis_url(parser)
+    parser.add_argument("--port", type=port, default=0, help="port on 127.0.0.1 (default: any free one)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 

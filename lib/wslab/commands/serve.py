@@ -9,35 +9,23 @@ import threading
 from typing import Any
 
 from wslab.browser_client import client_js_path, client_js_version, missing_client_message
+from wslab.commands.options import add_redis_url, add_variant, port
 from wslab.errors import WslabError
-from wslab.variants import VARIANTS, get_variant
+from wslab.variants import get_variant
 
 NAME = "serve"
 HELP = ("Serve the demo app (a page with a live notifications panel over Socket.IO) on "
         "127.0.0.1 with one stack variant, in the foreground until Ctrl-C or SIGTERM.")
 
 
-def _port(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
-    if not 0 <= number <= 65535:
-        raise argparse.ArgumentTypeError("must be between 0 and 65535")
-    return number
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``wslab serve``."""
-    local = [name for name, v in VARIANTS.items() if v.pins == "incident"]
-    parser.add_argument("--variant", default="before", metavar="NAME",
-                        help=f"stack variant: {', '.join(local)} (default: before)")
-    parser.add_argument("--port", type=_port, default=5000, metavar="P",
+    add_variant(parser)
+    parser.add_argument("--port", type=port, default=5000, metavar="P",
                         help="port on 127.0.0.1 (default: 5000; 0 picks a free one)")
     parser.add_argument("--log", default="logs/webapp.log", metavar="FILE",
                         help="log file to append to (default: logs/webapp.log)")
-    parser.add_argument("--redis-url", metavar="URL",
-                        help="Redis to use (default: $REDIS_URL, else a redis-server child, else fakeredis)")
+    add_redis_url(parser)
 
 
 def _check_variant(name: str) -> None:
