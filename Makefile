@@ -53,7 +53,7 @@ demo: install $(CURRENT)/.installed $(VENDOR_JS)
 
 test: test-lib nbval test-current
 
-test-lib: install browser-setup
+test-lib: install browser-setup $(CURRENT)/.installed
 	$(PY) -m pytest -q tests
 
 test-current: $(CURRENT)/.installed
