@@ -156,7 +156,7 @@ def main() -> int:
         commands = {
             "grep -c '\" 500 '": ["grep", "-c", '" 500 ', str(log)],
             "wslab analyze --json": [wslab, "analyze", str(log), "--json"],
-            "  of which CLI start-up (--help)": [wslab, "--help"],
+            "  of which CLI start-up (analyze --help)": [wslab, "analyze", "--help"],
         }
         walls = {label: min(timed(argv) for _ in range(args.repeat)) for label, argv in commands.items()}
         memory = {label: peak_memory(argv) for label, argv in commands.items()}
