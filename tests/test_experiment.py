@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
 import subprocess
 import sys
@@ -16,9 +15,9 @@ import pytest
 import socketio
 from flask import Flask
 from flask_socketio import SocketIO
-from werkzeug.serving import make_server
 
 import wslab
+from werkzeug_server import threaded_server, werkzeug_messages
 from wslab import upgraded
 from wslab.errors import WslabError
 from wslab.experiment import ROW_FIELDS, TRANSPORTS, Plan, json_rows, run_cell, run_experiment, write_outputs
@@ -161,26 +160,15 @@ def _independent_websocket_500s(clients: int) -> int:
     """A bare Flask-SocketIO app on Werkzeug's threaded server; 500 lines from websocket-only clients."""
     app = Flask("independent")
     app.config["SECRET_KEY"] = "x"
-    sio = SocketIO(app, async_mode="threading")
-    lines: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
-    log = logging.getLogger("werkzeug")
-    saved = (log.level, log.propagate)
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.socket.getsockname()[1]}"
+    SocketIO(app, async_mode="threading")
+    with werkzeug_messages() as lines, threaded_server(app) as (host, port):
+        url = f"http://{host}:{port}"
 
-    def one() -> None:
-        client = socketio.Client(reconnection=False)
-        client.connect(url, transports=["websocket"], wait_timeout=5)
-        client.disconnect()
+        def one() -> None:
+            client = socketio.Client(reconnection=False)
+            client.connect(url, transports=["websocket"], wait_timeout=5)
+            client.disconnect()
 
-    try:
         users = [threading.Thread(target=one) for _ in range(clients)]
         for user in users:
             user.start()
@@ -190,13 +178,6 @@ def _independent_websocket_500s(clients: int) -> int:
         while sum("transport=websocket" in line for line in lines) < clients:
             assert time.monotonic() < deadline, "the server did not log every WebSocket"
             time.sleep(0.05)
-    finally:
-        server.shutdown()
-        thread.join(5)
-        server.server_close()
-        log.removeHandler(handler)
-        log.setLevel(saved[0])
-        log.propagate = saved[1]
     return sum(1 for line in lines if "transport=websocket" in line and FIVE_XX.search(line))
 
 

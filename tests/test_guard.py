@@ -9,7 +9,6 @@ module on the incident pins and on the current ones.
 
 from __future__ import annotations
 
-import logging
 import re
 import socket
 import threading
@@ -21,9 +20,9 @@ import pytest
 import socketio
 from flask import Flask, Response, request
 from flask_socketio import SocketIO
-from werkzeug.serving import make_server
 
 import logcheck
+from werkzeug_server import threaded_server, werkzeug_messages
 from wslab.guard import WebSocketGuard, is_websocket_takeover
 
 UPGRADE = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
@@ -120,28 +119,12 @@ def serve(guarded: bool) -> Iterator[tuple[str, int, WebSocketGuard | None, list
     if guarded:
         guard = WebSocketGuard(app.wsgi_app)
         app.wsgi_app = guard
-    records: list[str] = []
-    handler = logging.Handler(logging.INFO)
-    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
-    werkzeug_log = logging.getLogger("werkzeug")
-    saved = (werkzeug_log.level, werkzeug_log.propagate)
-    werkzeug_log.addHandler(handler)
-    werkzeug_log.setLevel(logging.INFO)
-    werkzeug_log.propagate = False
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield "127.0.0.1", server.socket.getsockname()[1], guard, records
-    finally:
-        for sock in list(sio.server.eio.sockets.values()):
-            sock.close(wait=False, abort=True)
-        server.shutdown()
-        thread.join(5)
-        server.server_close()
-        werkzeug_log.removeHandler(handler)
-        werkzeug_log.setLevel(saved[0])
-        werkzeug_log.propagate = saved[1]
+    with werkzeug_messages() as records, threaded_server(app) as (host, port):
+        try:
+            yield host, port, guard, records
+        finally:
+            for sock in list(sio.server.eio.sockets.values()):
+                sock.close(wait=False, abort=True)
 
 
 def raw_exchange(host: str, port: int, request: str, timeout: float = 5.0) -> bytes:
