@@ -101,7 +101,9 @@ def test_cookie_holds_the_sid_signed_with_the_secret_key(app: Flask, any_redis: 
 def forged_cookies(app: Flask, valid: str) -> dict[str, str]:
     """Ways to point at the victim's session without the secret key, plus plain garbage."""
     sid, _, signature = valid.partition(".")
-    flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
+    # change the first character: the last one of unpadded base64 also carries unused
+    # bits, so changing it can leave the decoded signature bytes as they were
+    flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
     other_key = Signer("guessed-secret", salt="wslab.sessions.sid").sign(sid).decode()
     flask_cookie = SecureCookieSessionInterface().get_signing_serializer(app).dumps({"user": "x"})
     return {
