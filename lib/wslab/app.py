@@ -70,12 +70,15 @@ def client_config(variant: Variant, transports: list[str] | None = None) -> dict
     }
 
 
-def _session_interface(variant: Variant, redis_client: redis.Redis | None, key_prefix: str):
-    if variant.session == "none":
+def session_interface(kind: str, redis_client: redis.Redis | None, key_prefix: str = DEFAULT_KEY_PREFIX):
+    """The session interface for *kind*: ``"none"`` (Flask's cookie sessions), ``"legacy"``, ``"fixed"``."""
+    if kind == "none":
         return None
+    if kind not in ("legacy", "fixed"):
+        raise ValueError(f"unknown session interface {kind!r}")
     if redis_client is None:
-        raise ValueError(f"variant {variant.name!r} needs a Redis client")
-    cls = LegacyRedisSessionInterface if variant.session == "legacy" else RedisSessionInterface
+        raise ValueError(f"the {kind} session interface needs a Redis client")
+    cls = LegacyRedisSessionInterface if kind == "legacy" else RedisSessionInterface
     return cls(redis_client, key_prefix=key_prefix)
 
 
@@ -95,7 +98,7 @@ def create_app(variant: Variant | str = "before", redis_client: redis.Redis | No
         PERMANENT_SESSION_LIFETIME=timedelta(hours=1),
         SESSION_COOKIE_SAMESITE="Lax",
     )
-    interface = _session_interface(variant, redis_client, key_prefix)
+    interface = session_interface(variant.session, redis_client, key_prefix)
     if interface is not None:
         app.session_interface = interface
     socketio = SocketIO(app, **build_config("main", fixed=variant.config == "fixed"))

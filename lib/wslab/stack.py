@@ -35,12 +35,11 @@ from typing import Any
 import requests
 from werkzeug.serving import ThreadedWSGIServer
 
-from wslab.app import DemoApp, create_app
+from wslab.app import DemoApp, create_app, session_interface
 from wslab.errors import WslabError
 from wslab.guard import WebSocketGuard
 from wslab.logformat import LAB_LOGGERS, file_handler
 from wslab.redis_backend import RedisHandle, open_redis
-from wslab.sessions import LegacyRedisSessionInterface, RedisSessionInterface
 from wslab.variants import Variant, get_variant
 
 logger = logging.getLogger("wslab")
@@ -284,8 +283,7 @@ class LabStack:
         if session is not None:
             if self.redis is None:
                 raise WslabError("this stack has no Redis for a session interface")
-            cls = {"legacy": LegacyRedisSessionInterface, "fixed": RedisSessionInterface}[session]
-            app.session_interface = cls(self.redis.client, key_prefix=self.key_prefix)
+            app.session_interface = session_interface(session, self.redis.client, self.key_prefix)
         if config is not None:
             self.demo.socketio.manage_session = config != "fixed"
         if guard is True and self.demo.guard is None:
@@ -315,8 +313,3 @@ def _not_ready(environ: dict, start_response: Any) -> list[bytes]:
     start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
     return [b"starting\n"]
 
-
-def port_is_free(port: int) -> bool:
-    """True if nothing listens on 127.0.0.1:*port*."""
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
