@@ -8,7 +8,7 @@ PIP_QUIET ?= -q
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 EXERCISES := $(sort $(wildcard notebooks/exercises/*.ipynb notebooks/exercises/solutions/*.ipynb))
 
-VENDOR_JS := lib/wslab/static/vendor/socket.io.min.js
+VENDOR_JS := lib/wslab/app/static/vendor/socket.io.min.js
 
 .PHONY: help install browser-setup demo test test-lib test-current nbval notebooks lab reset bench clean
 
@@ -49,7 +49,7 @@ browser-setup: install $(VENDOR_JS)
 	 echo "no Chromium (install the 'chromium' package); the browser test will be skipped"
 
 demo: install $(CURRENT)/.installed $(VENDOR_JS)
-	$(PY) -m wslab.report --out reports $(NOTEBOOKS)
+	$(PY) -m wslab.teach.report --out reports $(NOTEBOOKS)
 
 test: test-lib nbval test-current
 
@@ -64,7 +64,7 @@ nbval: install $(CURRENT)/.installed
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg $(NOTEBOOKS) $(EXERCISES)
 
 notebooks: install $(CURRENT)/.installed
-	$(PY) -m wslab.report --in-place $(NOTEBOOKS) $(EXERCISES)
+	$(PY) -m wslab.teach.report --in-place $(NOTEBOOKS) $(EXERCISES)
 
 lab: install
 	$(VENV)/bin/jupyter lab notebooks/
@@ -73,7 +73,7 @@ bench: install
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 reset: install
-	$(PY) -m wslab.reset
+	$(PY) -m wslab.teach.reset
 
 clean:
 	rm -rf $(VENV) $(CURRENT) reports .pytest_cache .hypothesis

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from wslab.logs import parse_log
-from wslab.stack import LabStack
-from wslab.traffic import Workload, run_workload
+from wslab.lab.stack import LabStack
+from wslab.lab.traffic import Workload, run_workload
 
 TARGET_SECONDS = 5.0
 

@@ -2,7 +2,7 @@
 
 Every client talks to a real Werkzeug threaded server on 127.0.0.1 that wraps a
 Flask + Flask-SocketIO app; the server records each request head and labels it
-by what it did with the request (see :mod:`wslab.corpus`).  Clients:
+by what it did with the request (see :mod:`wslab.study.corpus`).  Clients:
 python-socketio (websocket-only, polling then upgrade, polling-only),
 websocket-client (default and Firefox-style ``Connection`` header), requests,
 curl (plain and ``--http2``, which asks for an ``h2c`` upgrade) and headless
@@ -27,7 +27,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from wslab.corpus import (CaptureServer, package_version, run_http_requests,
+from wslab.study.corpus import (CaptureServer, package_version, run_http_requests,
                           run_socketio_client, run_websocket_client, save_corpus)
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from wslab.errors import WslabError
-from wslab.redis_backend import RedisHandle, connect_url, start_redis_server
+from wslab.lab.redis_backend import RedisHandle, connect_url, start_redis_server
 
 DEFAULT_REAL_URL = "redis://127.0.0.1:6379/0"
 

@@ -11,7 +11,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from wslab.redis_backend import free_port
+from wslab.lab.redis_backend import free_port
 
 
 class RestartableRedis:

@@ -24,8 +24,8 @@ import requests
 
 from logcheck import read
 from logcheck import requests as request_lines
-from wslab.browser_client import client_js_path, missing_client_message
-from wslab.stack import LabStack
+from wslab.app.browser_client import client_js_path, missing_client_message
+from wslab.lab.stack import LabStack
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "images" / "demo-page.png"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from wslab.corpus import (FIELDS, HTTP_VISITS, LABELS, CaptureServer, load_corpus,
+from wslab.study.corpus import (FIELDS, HTTP_VISITS, LABELS, CaptureServer, load_corpus,
                           run_http_requests, run_socketio_client, run_websocket_client,
                           save_corpus)
 from wslab.errors import WslabError

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from wslab.cli import main
-from wslab.detect_eval import (POSITIVE_LABELS, confusion_frame, evaluate, evaluate_detector,
+from wslab.study.detect_eval import (POSITIVE_LABELS, confusion_frame, evaluate, evaluate_detector,
                                label_frame, misclassified_frame, summary_frame)
-from wslab.detection import Decision
+from wslab.app.detection import Decision
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "requests" / "corpus.jsonl"
 

@@ -6,7 +6,7 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from wslab.detection import (
+from wslab.app.detection import (
     PRECISE_SIGNALS,
     RESPONSE_NONE_SIGNAL,
     WRITEUP_SIGNALS,

@@ -14,8 +14,8 @@ from typing import Any
 import nbformat
 import pytest
 
-from wslab.detection import RequestHead, precise_decision, writeup_decision, writeup_signals
-from wslab.exercises import (PLACEHOLDER, BeatTheWriteup, FailingRequests, Feedback, PredictThenMeasure,
+from wslab.app.detection import RequestHead, precise_decision, writeup_decision, writeup_signals
+from wslab.teach.exercises import (PLACEHOLDER, BeatTheWriteup, FailingRequests, Feedback, PredictThenMeasure,
                              f1, kit_file, writeup_false_positive_signals)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -235,7 +235,7 @@ def test_task2_prediction_after_measurement_does_not_count(tmp_path: Path) -> No
 
 def test_task2_measures_the_real_stack(tmp_path: Path) -> None:
     """One real run of both variants on fakeredis: the table counts what the log holds."""
-    from wslab.runs import count_log
+    from wslab.study.runs import count_log
 
     q2 = PredictThenMeasure(ws_users=2, upgrade_users=1)
     q2.predict(before=0, writeup_fix=0)
@@ -354,7 +354,7 @@ def run_answers(name: str, setup: str) -> dict[str, Any]:
 
 def test_solution_1_passes() -> None:
     ns = run_answers("01_find_the_failing_requests.ipynb",
-                     "from wslab.exercises import FailingRequests\nfrom wslab.logs import parse_log\n"
+                     "from wslab.teach.exercises import FailingRequests\nfrom wslab.logs import parse_log\n"
                      f"q1 = FailingRequests({str(BEFORE_LOG)!r})\nparsed = parse_log(q1.log_path)\n")
     feedback = ns["q1"].check(ns["n_failing"], ns["failing_path"], ns["failing_transport"], ns["failing_with_sid"])
     assert feedback.correct, feedback.text()
@@ -362,8 +362,8 @@ def test_solution_1_passes() -> None:
 
 def test_solution_3_passes() -> None:
     ns = run_answers("03_beat_the_writeup_detector.ipynb",
-                     "from wslab.exercises import BeatTheWriteup\n"
-                     "from wslab.detection import RequestHead, writeup_signals\n"
+                     "from wslab.teach.exercises import BeatTheWriteup\n"
+                     "from wslab.app.detection import RequestHead, writeup_signals\n"
                      f"q3 = BeatTheWriteup({str(CORPUS)!r})\n")
     assert ns["q3"].check_signals(ns["fp_signals"]).correct
     feedback = ns["q3"].check(ns["my_detector"])
@@ -375,7 +375,7 @@ def test_solution_3_passes() -> None:
 
 def test_solution_2_prediction_passes(tmp_path: Path) -> None:
     ns = run_answers("02_predict_then_measure.ipynb",
-                     "from wslab.exercises import PredictThenMeasure\nws_users, upgrade_users = 3, 2\n"
+                     "from wslab.teach.exercises import PredictThenMeasure\nws_users, upgrade_users = 3, 2\n"
                      "q2 = PredictThenMeasure(ws_users, upgrade_users)\n")
     q2 = ns["q2"]
     assert q2.predictions == {"before": 3, "writeup-fix": 3}

@@ -18,9 +18,10 @@ from flask_socketio import SocketIO
 
 import wslab
 from werkzeug_server import threaded_server, werkzeug_messages
-from wslab import upgraded
+from wslab.study import envrun as upgraded
 from wslab.errors import WslabError
-from wslab.experiment import ROW_FIELDS, TRANSPORTS, Plan, json_rows, run_cell, run_experiment, write_outputs
+from wslab.study.cells import TRANSPORTS, run_cell
+from wslab.study.experiment import ROW_FIELDS, Plan, json_rows, run_experiment, write_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
 CURRENT_PYTHON = ROOT / ".venv-current" / "bin" / "python"

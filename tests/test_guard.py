@@ -1,7 +1,7 @@
 """The WebSocket guard: it ends finished WebSockets cleanly and changes no other response.
 
 A real Werkzeug threaded server serves the same small Flask + Flask-SocketIO app
-once without and once with :class:`~wslab.guard.WebSocketGuard`; raw responses
+once without and once with :class:`~wslab.app.guard.WebSocketGuard`; raw responses
 are compared byte for byte, apart from the ``Date`` header and Engine.IO
 session ids.  Nothing here depends on one pin set: ``make test`` runs this
 module on the incident pins and on the current ones.
@@ -23,7 +23,7 @@ from flask_socketio import SocketIO
 
 import logcheck
 from werkzeug_server import threaded_server, werkzeug_messages
-from wslab.guard import WebSocketGuard, is_websocket_takeover
+from wslab.app.guard import WebSocketGuard, is_websocket_takeover
 
 UPGRADE = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
 #: name -> raw request (the client half-closes after sending, so each ends with EOF).

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import logcheck
-from wslab.hot_apply import PHASES, open_across, run_hot_apply
+from wslab.study.hot_apply import PHASES, open_across, run_hot_apply
 
 
 @pytest.fixture(scope="module")

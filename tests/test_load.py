@@ -2,7 +2,7 @@
 
 Four users for two seconds per phase (pages, then direct-WebSocket and
 long-polling Socket.IO).  Half the page users sign in and keep using their
-session, half are anonymous visitors (see :mod:`wslab.load`).  The Redis
+session, half are anonymous visitors (see :mod:`wslab.study.load`).  The Redis
 counts are exact because every user's sequence is fixed.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from wslab.errors import WslabError
-from wslab.load import PHASES, LoadResult, PhaseResult, run_load
-from wslab.stack import LabStack
+from wslab.study.load import PHASES, LoadResult, PhaseResult, run_load
+from wslab.lab.stack import LabStack
 
 pytestmark = pytest.mark.realredis
 

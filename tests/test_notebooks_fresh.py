@@ -20,8 +20,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from wslab import notebook_stamp
-from wslab.notebook_stamp import (code_hash, execution_problems, library_changed, library_files, library_hash,
+from wslab.teach import stamps as notebook_stamp
+from wslab.teach.stamps import (code_hash, execution_problems, library_changed, library_files, library_hash,
                                   stale_reasons, stamp, stamp_of)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,7 +118,7 @@ def test_code_hash_ignores_line_endings_and_outputs() -> None:
 
 def test_library_hash_covers_library_data_and_pins(tmp_path: Path) -> None:
     names = {p.relative_to(notebook_stamp.KIT_ROOT).as_posix() for p in library_files()}
-    assert "lib/wslab/exercises.py" in names and "requirements/incident.txt" in names
+    assert "lib/wslab/teach/exercises.py" in names and "requirements/incident.txt" in names
     assert "data/logs/before.log" in names
     assert not any("__pycache__" in n for n in names)
     (tmp_path / "lib" / "wslab").mkdir(parents=True)

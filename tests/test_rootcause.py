@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from packaging.version import Version
 
-from wslab import rootcause
-from wslab.rootcause import DIRECT, UPGRADE
-from wslab.writeup import compare_blocks
+from wslab.study import rootcause
+from wslab.study.rootcause import DIRECT, UPGRADE
+from wslab.study.writeup import compare_blocks
 
 #: python-engineio from 4.13.4 on raises ConnectionError under Werkzeug instead of returning [].
 ENGINEIO_RAISES = Version(version("python-engineio")) >= Version("4.13.4")

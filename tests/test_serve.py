@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from wslab import browser_client
+from wslab.app import browser_client
 from wslab.cli import main
 from wslab.commands import serve
 

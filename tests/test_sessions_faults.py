@@ -34,7 +34,7 @@ from flask.sessions import SessionInterface
 from werkzeug.serving import make_server
 
 from restartable_redis import RestartableRedis
-from wslab.sessions import LegacyRedisSessionInterface, RedisSessionInterface
+from wslab.app.sessions import LegacyRedisSessionInterface, RedisSessionInterface
 
 pytestmark = [
     pytest.mark.realredis,
@@ -101,12 +101,12 @@ def visit(browser: requests.Session | None, url: str) -> tuple[int, str, bool]:
 
 def session_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records
-            if r.name == "wslab.sessions" and r.levelno == logging.WARNING]
+            if r.name == "wslab.app.sessions" and r.levelno == logging.WARNING]
 
 
 def test_fixed_interface_serves_through_outages_and_recovers(
         no_leaks: None, server: RestartableRedis, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="wslab.sessions")
+    caplog.set_level(logging.INFO, logger="wslab.app.sessions")
     client = server.client()
     interface = RedisSessionInterface(client, key_prefix=PREFIX)
     with requests.Session() as alice, requests.Session() as carol, serve(make_app(interface)) as base:

@@ -12,7 +12,7 @@ from flask import Flask, session
 from flask.sessions import NullSession
 from flask_socketio import SocketIO, emit
 
-from wslab.sessions import RedisSession, RedisSessionInterface, SessionStats, UnavailableSession
+from wslab.app.sessions import RedisSession, RedisSessionInterface, SessionStats, UnavailableSession
 
 ENGINEIO_QUERY = "EIO=4&transport=websocket"
 
@@ -56,7 +56,7 @@ def test_engineio_request_gets_an_empty_sidless_session_and_no_cookie(
     web = app.test_client()
     web.get("/login/alice")
     stored = keys(any_redis, key_prefix)
-    caplog.set_level(logging.INFO, logger="wslab.sessions")
+    caplog.set_level(logging.INFO, logger="wslab.app.sessions")
 
     response = web.get("/socket.io/", query_string=ENGINEIO_QUERY)
 
@@ -64,9 +64,9 @@ def test_engineio_request_gets_an_empty_sidless_session_and_no_cookie(
     assert "Set-Cookie" not in response.headers
     assert keys(any_redis, key_prefix) == stored
     assert "touched" not in any_redis.get(stored[0]).decode()
-    messages = [r.getMessage() for r in caplog.records if r.name == "wslab.sessions"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "wslab.app.sessions"]
     assert messages == ["Skipping session creation for WebSocket request: /socket.io/"]
-    assert [r.levelno for r in caplog.records if r.name == "wslab.sessions"] == [logging.INFO]
+    assert [r.levelno for r in caplog.records if r.name == "wslab.app.sessions"] == [logging.INFO]
     stats = app.session_interface.stats
     assert (stats.skipped_websocket, stats.skipped_websocket_saves) == (1, 1)
 
@@ -145,7 +145,7 @@ def test_unreadable_stored_data_gives_a_fresh_session(fake_redis: redis.Redis, k
     web.get("/login/alice")
     (key,) = keys(fake_redis, key_prefix)
     fake_redis.set(key, b"\x80 not json")
-    with caplog.at_level(logging.WARNING, logger="wslab.sessions"):
+    with caplog.at_level(logging.WARNING, logger="wslab.app.sessions"):
         assert web.get("/whoami").data == b"anonymous"
     assert "unreadable session data" in caplog.text
     fake_redis.set(key, b"[1, 2]")

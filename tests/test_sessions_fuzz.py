@@ -11,15 +11,15 @@ from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 from werkzeug.wrappers import Request
 
-from wslab.detection import (
+from wslab.app.detection import (
     WRITEUP_SIGNALS,
     RequestHead,
     precise_decision,
     writeup_decision,
     writeup_save_decision,
 )
-from wslab.sessions import LegacyRedisSessionInterface, RedisSessionInterface, new_sid
-from wslab.sessions.base import is_valid_sid
+from wslab.app.sessions import LegacyRedisSessionInterface, RedisSessionInterface, new_sid
+from wslab.app.sessions.base import is_valid_sid
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -7,7 +7,7 @@ import redis
 from flask import Flask, request, session
 from flask_socketio import SocketIO, emit
 
-from wslab.sessions import LegacyRedisSessionInterface, RedisSession
+from wslab.app.sessions import LegacyRedisSessionInterface, RedisSession
 
 ENGINEIO_QUERY = "EIO=4&transport=websocket"
 

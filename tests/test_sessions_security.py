@@ -14,8 +14,8 @@ from flask import Flask, session
 from flask.sessions import SecureCookieSessionInterface, SessionInterface
 from itsdangerous import Signer
 
-from wslab.sessions import LegacyRedisSessionInterface, RedisSessionInterface, new_sid
-from wslab.sessions import base as session_base
+from wslab.app.sessions import LegacyRedisSessionInterface, RedisSessionInterface, new_sid
+from wslab.app.sessions import base as session_base
 
 ANONYMOUS_REQUESTS = 10_000
 
@@ -104,7 +104,7 @@ def forged_cookies(app: Flask, valid: str) -> dict[str, str]:
     # change the first character: the last one of unpadded base64 also carries unused
     # bits, so changing it can leave the decoded signature bytes as they were
     flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
-    other_key = Signer("guessed-secret", salt="wslab.sessions.sid").sign(sid).decode()
+    other_key = Signer("guessed-secret", salt="wslab.app.sessions.sid").sign(sid).decode()
     flask_cookie = SecureCookieSessionInterface().get_signing_serializer(app).dumps({"user": "x"})
     return {
         "bare sid": sid,

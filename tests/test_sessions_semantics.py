@@ -13,7 +13,7 @@ from flask.sessions import SecureCookieSessionInterface, SessionInterface
 from markupsafe import Markup
 from werkzeug.http import parse_date
 
-from wslab.sessions import RedisSessionInterface
+from wslab.app.sessions import RedisSessionInterface
 
 BASE_URL = "http://www.example.test/app/"
 LIFETIME = timedelta(days=31)

@@ -8,7 +8,7 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from wslab.errors import WslabError
-from wslab.socketio_config import WRITEUP_FIX_KEYS, accepted_keys, build_config, validate_config
+from wslab.app.socketio_config import WRITEUP_FIX_KEYS, accepted_keys, build_config, validate_config
 
 PROFILES = ("main", "fallback")
 

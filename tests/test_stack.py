@@ -9,8 +9,8 @@ import werkzeug
 
 import logcheck
 from wslab.errors import WslabError
-from wslab.stack import LabStack
-from wslab.traffic import Workload, run_workload
+from wslab.lab.stack import LabStack
+from wslab.lab.traffic import Workload, run_workload
 
 INCIDENT_WERKZEUG = werkzeug.__version__ if hasattr(werkzeug, "__version__") else None
 

@@ -2,7 +2,7 @@
 
 Fault tests: the lab stack talks to a private ``redis-server`` with an fsynced
 append-only file (``--appendonly yes --appendfsync always``) in a temporary
-directory.  While simulated page users run (:func:`wslab.load.run_load` on a
+directory.  While simulated page users run (:func:`wslab.study.load.run_load` on a
 thread), Redis is stopped twice, once with SIGTERM and once with SIGKILL, and
 restarted on the same port each time; a signed-in visitor, Alice, keeps
 browsing through both outages.  Because every acknowledged write is on disk,
@@ -28,10 +28,10 @@ import pytest
 import requests
 
 import logcheck
-from wslab.load import LoadResult, run_load
+from wslab.study.load import LoadResult, run_load
 from restartable_redis import RestartableRedis
-from wslab.stack import LabStack
-from wslab.traffic import Workload, run_workload
+from wslab.lab.stack import LabStack
+from wslab.lab.traffic import Workload, run_workload
 
 needs_redis_server = pytest.mark.skipif(shutil.which("redis-server") is None,
                                         reason="redis-server is not installed")
@@ -128,7 +128,7 @@ def test_fixed_interface_stack_serves_through_outages(tmp_path, no_leaks, server
     assert after.json()["user"] == "alice" and alice.cookies["session"] == cookie
     assert bob_after["user"] == "bob" and stored == 1
     assert stats["outages"] == len(OUTAGES) and stats["redis_errors"] > 0
-    assert log_lines(log, "WARNING wslab.sessions - Redis is unavailable") == len(OUTAGES)
+    assert log_lines(log, "WARNING wslab.app.sessions - Redis is unavailable") == len(OUTAGES)
     assert log_lines(log, "Redis is reachable again") == len(OUTAGES)
     assert [r for r in logcheck.requests(logcheck.read(log)) if r["status"] >= 500] == []
 
@@ -159,9 +159,9 @@ def test_legacy_interface_stack_answers_500_during_outages(tmp_path, no_leaks, s
     assert stats["outages"] >= len(OUTAGES) and stats["redis_errors"] >= failures
     logged = [r for r in logcheck.requests(logcheck.read(log)) if r["status"] >= 500]
     assert len(logged) == failures
-    assert log_lines(log, "ERROR wslab.app - Exception on /") == failures
-    assert log_lines(log, "ERROR wslab.app - Request finalizing failed") == failures
-    assert log_lines(log, "WARNING wslab.sessions") == 0
+    assert log_lines(log, "ERROR wslab.app.demo - Exception on /") == failures
+    assert log_lines(log, "ERROR wslab.app.demo - Request finalizing failed") == failures
+    assert log_lines(log, "WARNING wslab.app.sessions") == 0
 
 
 def tcp_sockets() -> set[tuple[str, str, str]]:

@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from wslab.cli import main
-from wslab.redis_backend import free_port
-from wslab.stack import LabStack
+from wslab.lab.redis_backend import free_port
+from wslab.lab.stack import LabStack
 
 PLAIN_APP = textwrap.dedent('''
     import sys

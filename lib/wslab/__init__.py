@@ -1,39 +1,25 @@
 """wslab: reproduce, explain and fix Werkzeug's ``write() before start_response``
 on Flask-SocketIO WebSocket requests, and measure every step.
 
-The package is flat; each module has one job:
+The folders are the layers, lowest first; a module imports only from its own
+layer or the ones below it (``tests/test_layers.py`` checks this, and that
+there is no import cycle; ``docs/ARCHITECTURE.md`` says where new code goes):
 
-===========================  ====================================================
-**the stack under study**
-``wslab.sessions``           Redis session interfaces (legacy and the write-up's fix)
-``wslab.detection``          WebSocket/Engine.IO request detectors
-``wslab.socketio_config``    the write-up's Socket.IO configuration manager
-``wslab.app``                the demo Flask + Flask-SocketIO application factory
-``wslab.guard``              the WSGI guard that ends WebSocket requests cleanly
-``wslab.variants``           the named arrangements: no-session, before, writeup-fix, ...
-**running it**
-``wslab.redis_backend``      where Redis comes from (URL, child process, fakeredis)
-``wslab.logformat``          the incident's log line format
-``wslab.stack``              the in-process stack (Redis + app + Werkzeug threads)
-``wslab.traffic``            simulated users on real HTTP and Socket.IO clients
-``wslab.runs``               one measured run: stack, workload, log counts
-``wslab.experiment``         every variant x transport; ``wslab.upgraded`` runs the
-                             current pins in their own interpreter
-``wslab.hot_apply``          fixes applied to one stack while traffic flows
-``wslab.load``               throughput, latency and Redis round trips under load
-``wslab.verify``             checks of a live app (``wslab verify``)
-**reading the results**
-``wslab.logs``               log parsing, error-rate metrics and charts
-``wslab.rootcause``          the experiments that isolate the cause
-``wslab.writeup``            the write-up's error block, compared with a run's
-``wslab.corpus``             captured request heads; ``wslab.detect_eval`` scores detectors
-**notebooks and training**
-``wslab.nbtools``            display and chart helpers; ``wslab.report`` runs notebooks
-``wslab.notebook_stamp``     freshness stamps for stored notebook outputs
-``wslab.exercises``          check cells for the training exercises
-``wslab.reset``              reset the lab between training groups
-``wslab.cli``                the ``wslab`` command line (``wslab.commands.*``)
-===========================  ====================================================
+=====================  =========================================================
+``wslab.errors``       the one exception users see; ``paths`` and ``versions``,
+                       the kit's folders and the installed versions
+``wslab.logs``         reading logs: parse, summarize, error rates, charts
+``wslab.app``          the app under study and its parts: demo app, session
+                       interfaces, detectors, guard, Socket.IO config, variants
+``wslab.lab``          running it: Redis, log format, in-process stack, traffic
+``wslab.study``        the experiments: runs, cells, variant x transport,
+                       other interpreters, hot-apply, load, root cause,
+                       write-up comparison, request corpus, live-app checks
+``wslab.teach``        notebooks and training: display helpers, headless
+                       runner, stamps, exercise checks, reset
+``wslab.commands``     one module per ``wslab`` sub-command; ``wslab.cli``
+                       dispatches to them
+=====================  =========================================================
 """
 
 __version__ = "0.1.0"

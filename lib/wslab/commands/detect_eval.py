@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from wslab.detect_eval import POSITIVE_LABELS, evaluate_file
+from wslab.study.detect_eval import POSITIVE_LABELS, evaluate_file
 
 NAME = "detect-eval"
 HELP = ("Score the write-up's WebSocket heuristic and the precise detector on a labelled "

@@ -10,7 +10,15 @@ from pathlib import Path
 
 from wslab.commands.options import add_redis_url, whole_number
 from wslab.errors import WslabError
-from wslab.experiment import TRANSPORTS, VARIANT_ORDER, Plan, json_rows, run_experiment, text_table, write_outputs
+from wslab.study.experiment import (
+    TRANSPORTS,
+    VARIANT_ORDER,
+    Plan,
+    json_rows,
+    run_experiment,
+    text_table,
+    write_outputs,
+)
 
 NAME = "experiment"
 HELP = ("Run one workload across the variants (no-session, before, writeup-fix, guard, upgraded) "
@@ -60,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     table = run_experiment(plan, progress=progress, parallel=not args.sequential)
     paths = write_outputs(table, out)
     if args.hot_apply:
-        from wslab.hot_apply import run_hot_apply
+        from wslab.study.hot_apply import run_hot_apply
 
         hot = run_hot_apply(out, redis_url=args.redis_url, progress=progress)
         paths.update(hot["paths"])

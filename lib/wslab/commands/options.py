@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from wslab.variants import VARIANTS
+from wslab.app.variants import VARIANTS
 
 REDIS_HELP = ("Redis to use: a redis:// URL, or 'fakeredis' (default: $REDIS_URL, "
               "else a redis-server child process, else fakeredis)")

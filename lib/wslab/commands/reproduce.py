@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from wslab.app.variants import VARIANTS
 from wslab.commands.options import add_redis_url, add_variant, port, whole_number
 from wslab.errors import WslabError
-from wslab.runs import run_variant
-from wslab.variants import VARIANTS
+from wslab.study.runs import run_variant
 
 NAME = "reproduce"
 HELP = ("Start the in-process stack with one variant, drive simulated users over real "

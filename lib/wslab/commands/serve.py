@@ -8,10 +8,14 @@ import sys
 import threading
 from typing import Any
 
-from wslab.browser_client import client_js_path, client_js_version, missing_client_message
+from wslab.app.browser_client import (
+    client_js_path,
+    client_js_version,
+    missing_client_message,
+)
+from wslab.app.variants import get_variant
 from wslab.commands.options import add_redis_url, add_variant, port
 from wslab.errors import WslabError
-from wslab.variants import get_variant
 
 NAME = "serve"
 HELP = ("Serve the demo app (a page with a live notifications panel over Socket.IO) on "
@@ -61,7 +65,7 @@ def _banner(stack: Any) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Start the stack, print where it is, serve until interrupted, stop cleanly."""
-    from wslab.stack import LabStack
+    from wslab.lab.stack import LabStack
 
     _check_variant(args.variant)
     with LabStack(args.variant, log_path=args.log, redis_url=args.redis_url, port=args.port) as stack:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from wslab.verify import DEFAULT_CLIENT_CONFIG, DEFAULT_SOCKETIO_PATH, run_verify
+from wslab.study.verify import DEFAULT_CLIENT_CONFIG, DEFAULT_SOCKETIO_PATH, run_verify
 
 NAME = "verify"
 HELP = ("Check a running Flask-SocketIO app: it answers, the polling handshake, the client-config "

@@ -14,7 +14,14 @@ from wslab.logs.fields import (
     route_of,
     split_request,
 )
-from wslab.logs.formats import ANSI, CLIENT_TAIL, DATE_WIDTH, EXCEPTION_NAME, FLASK_EXCEPTION, FRAME
+from wslab.logs.formats import (
+    ANSI,
+    CLIENT_TAIL,
+    DATE_WIDTH,
+    EXCEPTION_NAME,
+    FLASK_EXCEPTION,
+    FRAME,
+)
 from wslab.logs.stats import is_server_error
 
 MAX_MESSAGE = 2000

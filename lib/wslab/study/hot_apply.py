@@ -29,9 +29,9 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
+from wslab.lab.stack import LabStack
+from wslab.lab.traffic import run_user
 from wslab.logs import assign_phases, error_rate_table, parse_log, plot_rate_over_time
-from wslab.stack import LabStack
-from wslab.traffic import run_user
 
 PHASES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("before", {}),

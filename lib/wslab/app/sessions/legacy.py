@@ -8,14 +8,19 @@ cookie not shaped like a session id is ignored rather than looked up.  Redis
 errors are not handled: they propagate to Flask.
 
 It is kept deliberately naive so its behaviour can be measured next to
-:class:`wslab.sessions.fixed.RedisSessionInterface`.
+:class:`wslab.app.sessions.fixed.RedisSessionInterface`.
 """
 
 from __future__ import annotations
 
 from flask import Flask, Request, Response
 
-from wslab.sessions.base import RedisSession, RedisSessionStore, is_valid_sid, new_sid
+from wslab.app.sessions.base import (
+    RedisSession,
+    RedisSessionStore,
+    is_valid_sid,
+    new_sid,
+)
 
 
 class LegacyRedisSessionInterface(RedisSessionStore):

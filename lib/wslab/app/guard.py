@@ -37,9 +37,9 @@ import socket
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from wslab.detection import header_tokens
+from wslab.app.detection import header_tokens
 
-logger = logging.getLogger("wslab.guard")
+logger = logging.getLogger("wslab.app.guard")
 
 WSGIApp = Callable[[dict, Callable[..., Any]], Iterable[bytes]]
 

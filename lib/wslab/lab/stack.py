@@ -12,7 +12,7 @@ It serves the app with :class:`werkzeug.serving.ThreadedWSGIServer`, the class
 through the very ``WSGIRequestHandler.run_wsgi`` that logged the incident.  The
 server listens on an ephemeral 127.0.0.1 port unless you give one.  Records of
 the ``werkzeug``, ``wslab``, ``engineio.server`` and ``socketio.server`` loggers
-go to *log_path* in the incident's format (see :mod:`wslab.logformat`).
+go to *log_path* in the incident's format (see :mod:`wslab.lab.logformat`).
 
 Only one stack runs per process, because they would share Werkzeug's logger:
 starting a stack stops any earlier one that is still running (a notebook cell
@@ -35,12 +35,12 @@ from typing import Any
 import requests
 from werkzeug.serving import ThreadedWSGIServer
 
-from wslab.app import DemoApp, create_app, session_interface
+from wslab.app.demo import DemoApp, create_app, session_interface
+from wslab.app.guard import WebSocketGuard
+from wslab.app.variants import Variant, get_variant
 from wslab.errors import WslabError
-from wslab.guard import WebSocketGuard
-from wslab.logformat import LAB_LOGGERS, file_handler
-from wslab.redis_backend import RedisHandle, open_redis
-from wslab.variants import Variant, get_variant
+from wslab.lab.logformat import LAB_LOGGERS, file_handler
+from wslab.lab.redis_backend import RedisHandle, open_redis
 
 logger = logging.getLogger("wslab")
 

@@ -14,15 +14,15 @@ Both take a Redis client and a key prefix and count their Redis traffic in
     app.session_interface = RedisSessionInterface(redis_client, key_prefix="wslab:session:")
 """
 
-from wslab.sessions.base import (
+from wslab.app.sessions.base import (
     RedisSession,
     RedisSessionStore,
     SessionStats,
     UnavailableSession,
     new_sid,
 )
-from wslab.sessions.fixed import RedisSessionInterface
-from wslab.sessions.legacy import LegacyRedisSessionInterface
+from wslab.app.sessions.fixed import RedisSessionInterface
+from wslab.app.sessions.legacy import LegacyRedisSessionInterface
 
 __all__ = [
     "LegacyRedisSessionInterface",

@@ -34,12 +34,12 @@ import pandas as pd
 import requests
 import socketio
 
-from wslab.logformat import file_handler
+from wslab.lab.logformat import file_handler
+from wslab.lab.stack import LabServer, LabStack
+from wslab.lab.traffic import Workload, run_workload
 from wslab.logs import parse_log
-from wslab.runs import KIND_ORDER, count_log, read_log_portion, run_variant
-from wslab.stack import LabServer, LabStack
-from wslab.traffic import Workload, run_workload
-from wslab.writeup import first_error_block, frame_key
+from wslab.study.runs import KIND_ORDER, count_log, read_log_portion, run_variant
+from wslab.study.writeup import first_error_block, frame_key
 
 #: The incident's request, sent to the minimal app as a plain GET.
 INCIDENT_PATH = "/socket.io/?EIO=4&transport=websocket"
@@ -62,7 +62,7 @@ def minimal_app_demo(log_path: str | Path, app: Callable[..., Iterable[bytes]] =
     its level, propagation and handlers are restored afterwards, and the server
     and its request threads are stopped before returning.  Returns the status
     the client received, the log's first error block (its lines; empty when
-    nothing failed) and the log's counts (see :func:`wslab.runs.count_log`).
+    nothing failed) and the log's counts (see :func:`wslab.study.runs.count_log`).
     """
     log_path = Path(log_path)
     offset = log_path.stat().st_size if log_path.exists() else 0

@@ -1,10 +1,10 @@
 """The write-up's fixed Redis session interface.
 
 ``open_session`` runs the write-up's WebSocket/Engine.IO detection
-(:func:`wslab.detection.writeup_decision`) and, when it fires, logs
+(:func:`wslab.app.detection.writeup_decision`) and, when it fires, logs
 ``Skipping session creation for WebSocket request: <path>`` and returns an
 empty session without an id.  ``save_session`` runs the write-up's save-time
-detection (:func:`wslab.detection.writeup_save_decision`, which adds
+detection (:func:`wslab.app.detection.writeup_save_decision`, which adds
 ``response is None``) and skips saving and cookies when it fires.
 
 Every other request gets Flask's session semantics, kept server-side:
@@ -17,7 +17,7 @@ Every other request gets Flask's session semantics, kept server-side:
 * nothing is written for a session that holds nothing, and a session emptied
   by the request deletes both its Redis key and the cookie;
 * when Redis fails the page is still served with an
-  :class:`~wslab.sessions.base.UnavailableSession`, one warning is logged per
+  :class:`~wslab.app.sessions.base.UnavailableSession`, one warning is logged per
   outage, and the cookie is left alone so the stored session survives (a
   session the request emptied, such as a log-out, still loses its cookie).
 """
@@ -34,8 +34,8 @@ from flask import Flask, Request, Response, has_request_context
 from flask import request as current_request
 from itsdangerous import BadSignature, Signer
 
-from wslab.detection import RequestHead, writeup_decision, writeup_save_decision
-from wslab.sessions.base import (
+from wslab.app.detection import RequestHead, writeup_decision, writeup_save_decision
+from wslab.app.sessions.base import (
     RedisSession,
     RedisSessionStore,
     UnavailableSession,
@@ -43,10 +43,10 @@ from wslab.sessions.base import (
     new_sid,
 )
 
-logger = logging.getLogger("wslab.sessions")
+logger = logging.getLogger("wslab.app.sessions")
 
 #: The itsdangerous salt that separates session-id signatures from other uses of the key.
-SIGNER_SALT = "wslab.sessions.sid"
+SIGNER_SALT = "wslab.app.sessions.sid"
 
 
 class RedisSessionInterface(RedisSessionStore):

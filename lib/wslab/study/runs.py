@@ -14,10 +14,10 @@ from typing import Any
 
 import pandas as pd
 
+from wslab.app.variants import get_variant
+from wslab.lab.stack import LabStack
+from wslab.lab.traffic import Workload, run_workload
 from wslab.logs import parse_log, summarize
-from wslab.stack import LabStack
-from wslab.traffic import Workload, run_workload
-from wslab.variants import get_variant
 from wslab.versions import stack_versions
 
 WRITE_BEFORE_START = "write() before start_response"

@@ -28,17 +28,16 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from wslab.detect_eval import evaluate, is_positive
-from wslab.detection import Decision, RequestHead, writeup_decision, writeup_signals
+from wslab.app.detection import Decision, RequestHead, writeup_decision, writeup_signals
 from wslab.errors import WslabError
+from wslab.paths import KIT_ROOT
+from wslab.study.detect_eval import evaluate, is_positive
 
 Status = Literal["correct", "incorrect", "not-yet"]
 
 #: What a task notebook puts where the learner's answer goes.
 PLACEHOLDER = ...
 
-#: The kit's folder (the one holding ``data/`` and ``lib/``).
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 WRITE_BEFORE_START = "write() before start_response"
 SKIPPING_SESSION = "Skipping session creation for WebSocket request"
@@ -54,7 +53,7 @@ def kit_file(relative: str | Path) -> Path:
     its parents, so it works from any notebook folder.
     """
     relative = Path(relative)
-    candidates = [_PACKAGE_ROOT, *[p for p in (Path.cwd(), *Path.cwd().parents)]]
+    candidates = [KIT_ROOT, *[p for p in (Path.cwd(), *Path.cwd().parents)]]
     for root in candidates:
         if (root / "data").is_dir() and (root / relative).exists():
             return root / relative
@@ -200,7 +199,7 @@ def naive_counts(text: str, requests: pd.DataFrame, errors: pd.DataFrame) -> dic
 def failing_truth(log_path: str | Path) -> FailingTruth:
     """Parse *log_path* with the kit's parser and describe its failing (5xx) requests."""
     from wslab.logs import parse_log
-    from wslab.runs import with_kinds
+    from wslab.study.runs import with_kinds
 
     path = Path(log_path)
     if not path.is_file():
@@ -357,7 +356,7 @@ class FailingRequests(Hints):
 
     @staticmethod
     def _explain(truth: FailingTruth) -> list[str]:
-        from wslab.runs import KIND_ORDER
+        from wslab.study.runs import KIND_ORDER
 
         requests = truth.requests
         lines = []
@@ -429,10 +428,10 @@ class PredictThenMeasure(Hints):
                 runner: Runner | None = None) -> pd.DataFrame:
         """Run each variant's stack with this workload and count what its log recorded.
 
-        *runner* defaults to :func:`wslab.runs.run_variant`; each run appends to
+        *runner* defaults to :func:`wslab.study.runs.run_variant`; each run appends to
         ``logs/exercise_02_<variant>.log`` in the kit (or *log_dir*).
         """
-        from wslab.runs import run_variant
+        from wslab.study.runs import run_variant
 
         runner = runner or run_variant
         folder = Path(log_dir) if log_dir else kit_file("logs")
@@ -447,7 +446,7 @@ class PredictThenMeasure(Hints):
         return self.table()
 
     def record(self, result: Mapping[str, Any], session_skipped: bool = False) -> Measurement:
-        """Keep one :func:`~wslab.runs.run_variant` result as a :class:`Measurement`."""
+        """Keep one :func:`~wslab.study.runs.run_variant` result as a :class:`Measurement`."""
         log = result["log"]
         measurement = Measurement(
             variant=result["variant"],
@@ -540,7 +539,7 @@ BoolDetector = Callable[[RequestHead], Any]
 
 
 def as_decision(detector: BoolDetector) -> Callable[[Any], Decision]:
-    """Wrap a ``head -> bool`` function as a detector :func:`wslab.detect_eval.evaluate` scores."""
+    """Wrap a ``head -> bool`` function as a detector :func:`wslab.study.detect_eval.evaluate` scores."""
     def decide(source: Any) -> Decision:
         hit = detector(RequestHead.from_source(source))
         if not isinstance(hit, bool):
@@ -594,7 +593,7 @@ class BeatTheWriteup(Hints):
     )
 
     def __init__(self, corpus_path: str | Path | None = None) -> None:
-        from wslab.corpus import load_corpus
+        from wslab.study.corpus import load_corpus
 
         if not corpus_path:
             self.corpus_path = kit_file("data/requests/corpus.jsonl")
@@ -607,7 +606,7 @@ class BeatTheWriteup(Hints):
             raise WslabError(f"corpus {self.corpus_path.name} has no requests")
 
     def scores(self, detectors: Mapping[str, Callable[[Any], Decision]]) -> dict[str, Any]:
-        """:func:`wslab.detect_eval.evaluate` on this corpus."""
+        """:func:`wslab.study.detect_eval.evaluate` on this corpus."""
         return evaluate(self.records, detectors)
 
     def writeup_summary(self) -> pd.DataFrame:

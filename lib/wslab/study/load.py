@@ -15,7 +15,7 @@ other, each with *users* concurrent users for *seconds*:
     ``remember`` events in turn until time is up.  Samples are the connect and
     every acknowledged call.
 
-Given a running :class:`~wslab.stack.LabStack`, each phase also records the
+Given a running :class:`~wslab.lab.stack.LabStack`, each phase also records the
 HTTP requests the server handled and the change in the session interface's
 Redis counters (``interface.stats``), so Redis commands per request can be told
 apart for page and Socket.IO traffic.  Given only a URL it measures latencies.
@@ -37,7 +37,7 @@ import requests
 import socketio
 
 from wslab.errors import WslabError
-from wslab.traffic import TRANSPORTS
+from wslab.lab.traffic import TRANSPORTS
 
 #: The kinds of traffic a phase can run.
 PHASES: tuple[str, ...] = ("pages", "websocket", "polling")
@@ -268,7 +268,7 @@ def run_load(target: Any, users: int, seconds: float, mix: tuple[str, ...] = ("p
              idle_timeout: float = 30.0) -> LoadResult:
     """Run *users* concurrent users for *seconds* per phase in *mix* against *target*.
 
-    *target* is a running :class:`~wslab.stack.LabStack` (adds server request
+    *target* is a running :class:`~wslab.lab.stack.LabStack` (adds server request
     counts and Redis counter deltas per phase) or a base URL.  Phases run in
     the order given; each user stops at the phase's deadline or after
     *max_per_user* requests, whichever comes first.

@@ -18,9 +18,14 @@ from typing import Any
 
 import pandas as pd
 
-from wslab.corpus import LABELS, SOCKETIO_PATH, load_corpus
-from wslab.detection import Decision, RequestHead, precise_decision, writeup_decision
+from wslab.app.detection import (
+    Decision,
+    RequestHead,
+    precise_decision,
+    writeup_decision,
+)
 from wslab.errors import WslabError
+from wslab.study.corpus import LABELS, SOCKETIO_PATH, load_corpus
 
 Detector = Callable[[Any], Decision]
 

@@ -7,7 +7,7 @@ does) and reuses it afterwards.
 
 :func:`start` runs this module as a subprocess of a given interpreter; the
 subprocess runs one variant once per transport (one stack per cell, see
-:func:`wslab.experiment.run_cell`) and prints the rows as one JSON list on
+:func:`wslab.study.cells.run_cell`) and prints the rows as one JSON list on
 stdout; :func:`collect` reads them back.  ``upgraded`` is the ``before`` stack
 run this way under ``.venv-current`` with its rows labelled ``upgraded``
 (:data:`UPGRADED`).  The experiment also starts the incident-pins variants this
@@ -16,7 +16,7 @@ process).
 
 By hand::
 
-    .venv-current/bin/python -m wslab.upgraded --variant before --label upgraded \\
+    .venv-current/bin/python -m wslab.study.envrun --variant before --label upgraded \\
         --log-dir out/logs --users 4
 """
 
@@ -101,7 +101,7 @@ def start(python: str | Path, variant: str, transports: Sequence[str], log_dir: 
           redis_url: str | None = None, label: str | None = None) -> Job:
     """Start *variant*'s cells under *python* in the background; read them with :func:`collect`."""
     label = label or variant
-    command = [str(python), "-m", "wslab.upgraded", "--variant", variant, "--label", label,
+    command = [str(python), "-m", "wslab.study.envrun", "--variant", variant, "--label", label,
                "--log-dir", str(log_dir), "--users", str(users), "--transports", ",".join(transports)]
     if redis_url:
         command += ["--redis-url", redis_url]
@@ -151,9 +151,9 @@ def run_upgraded(transports: Sequence[str], log_dir: Path, users: int,
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Subprocess entry point: run one variant per transport and print the rows as JSON."""
-    from wslab.experiment import TRANSPORTS, run_cells
+    from wslab.study.cells import TRANSPORTS, run_cells
 
-    parser = argparse.ArgumentParser(prog="python -m wslab.upgraded", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m wslab.study.envrun", description=main.__doc__)
     parser.add_argument("--variant", default=UPGRADED[0])
     parser.add_argument("--label", default=UPGRADED[1])
     parser.add_argument("--log-dir", required=True, type=Path)

@@ -15,7 +15,7 @@ session from inside a Socket.IO handler, ``echo`` acknowledges, ``disconnect``.
 Every connect is recorded in :attr:`DemoApp.observations` so experiments can
 tell what a handler saw.
 
-:func:`create_app` builds one :class:`Variant` (see :mod:`wslab.variants`).
+:func:`create_app` builds one :class:`Variant` (see :mod:`wslab.app.variants`).
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ import redis
 from flask import Flask, jsonify, redirect, render_template, request, session, url_for
 from flask_socketio import SocketIO, emit
 
-from wslab.guard import WebSocketGuard
-from wslab.sessions import LegacyRedisSessionInterface, RedisSessionInterface
-from wslab.socketio_config import build_config
-from wslab.variants import Variant, get_variant
+from wslab.app.guard import WebSocketGuard
+from wslab.app.sessions import LegacyRedisSessionInterface, RedisSessionInterface
+from wslab.app.socketio_config import build_config
+from wslab.app.variants import Variant, get_variant
 
-logger = logging.getLogger("wslab.app")
+logger = logging.getLogger("wslab.app.demo")
 
 DEFAULT_KEY_PREFIX = "wslab:session:"
 
@@ -92,7 +92,7 @@ def create_app(variant: Variant | str = "before", redis_client: redis.Redis | No
     default, like the incident's app).
     """
     variant = get_variant(variant) if isinstance(variant, str) else variant
-    app = Flask("wslab.app")
+    app = Flask("wslab.app.demo")
     app.config.update(
         SECRET_KEY=secret_key or secrets.token_hex(32),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=1),

@@ -1,4 +1,4 @@
-"""Run the kit's notebooks headless: ``python -m wslab.report``.
+"""Run the kit's notebooks headless: ``python -m wslab.teach.report``.
 
 ``--out DIR`` (what ``make demo`` does) executes each notebook with papermill,
 passing ``charts_dir`` so the notebooks save their charts as PNG in
@@ -19,7 +19,7 @@ from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
 from wslab.errors import WslabError
-from wslab.notebook_stamp import stamp
+from wslab.teach.stamps import stamp
 
 
 def execute_in_place(path: Path, timeout: int = 900) -> None:
@@ -50,7 +50,7 @@ def execute_to_report(path: Path, out_dir: Path, timeout: int = 900) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; one ``report: error:`` line and exit 1 on failure."""
-    parser = argparse.ArgumentParser(prog="python -m wslab.report", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m wslab.teach.report", description=__doc__.split("\n")[0])
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--out", type=Path, help="folder for executed notebooks, HTML and charts")
     mode.add_argument("--in-place", action="store_true", help="refresh the notebooks' stored outputs")

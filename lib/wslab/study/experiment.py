@@ -12,7 +12,7 @@ that cell alone.  A cell's users all use one transport and run at once:
 The variants ``no-session``, ``before``, ``writeup-fix`` and ``guard`` run on
 this interpreter's packages (the incident pins); ``upgraded`` runs the
 ``before`` stack on the current pins in ``.venv-current`` (see
-:mod:`wslab.upgraded`).  By default every variant runs in its own subprocess
+:mod:`wslab.study.envrun`).  By default every variant runs in its own subprocess
 and the variants run side by side, which keeps the whole grid well under a
 minute even when a cell waits out a slow close.
 
@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,16 +45,14 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
+from wslab.app.variants import VARIANTS, get_variant
 from wslab.errors import WslabError
+from wslab.lab.redis_backend import FAKE, open_redis
 from wslab.logs.stats import wilson_interval
-from wslab.redis_backend import FAKE, open_redis
-from wslab.runs import run_variant
-from wslab.variants import VARIANTS, get_variant
+from wslab.study import envrun
+from wslab.study.cells import TRANSPORTS, run_cells
 
-TRANSPORTS: tuple[str, ...] = ("websocket", "upgrade", "polling", "http")
 VARIANT_ORDER: tuple[str, ...] = tuple(VARIANTS)
-USER_OPTION = {"websocket": "ws_users", "upgrade": "upgrade_users",
-               "polling": "polling_users", "http": "http_users"}
 
 #: The fields ``wslab experiment --json`` prints, in this order.
 ROW_FIELDS: tuple[str, ...] = (
@@ -94,69 +92,6 @@ class Plan:
         return self.out / "logs"
 
 
-def _fraction(count: int, total: int) -> float | None:
-    return round(count / total, 4) if total else None
-
-
-def cell_row(result: dict[str, Any], variant: str, transport: str, users: int,
-             log_root: Path | None = None) -> dict[str, Any]:
-    """One results row from a :func:`wslab.runs.run_variant` result of a one-transport run."""
-    sent, log = result["sent"], result["log"]
-    socketio_users = 0 if transport == "http" else users
-    requests, errors = log["request_lines"], log["server_errors"]
-    low, high = wilson_interval(errors, requests) if requests else (None, None)
-    log_path = Path(result["log_path"])
-    return {
-        "variant": variant,
-        "transport": transport,
-        "sessions": users,
-        "request_lines": requests,
-        "server_errors": errors,
-        "write_before_start_response": log["write_before_start_response"],
-        "bad_request_syntax_lines": log["bad_request_syntax_lines"],
-        "session_visible_in_handler": _fraction(sent["session_seen_by_connect"], socketio_users),
-        "socketio_write_in_http_session": _fraction(sent["socketio_write_seen_over_http"], socketio_users),
-        "status_400_lines": int(log["status_counts"].get("400", 0)),
-        "socketio_connected": sum(sent["socketio_connections"].values()),
-        "client_errors": sent["client_errors"],
-        "error_rate": round(errors / requests, 4) if requests else None,
-        "error_rate_ci_low": None if low is None else round(max(0.0, low), 4),
-        "error_rate_ci_high": None if high is None else round(min(1.0, high), 4),
-        "status_counts": log["status_counts"],
-        "python_engineio": result["versions"].get("python-engineio"),
-        "werkzeug": result["versions"].get("werkzeug"),
-        "log": str(log_path.relative_to(log_root)) if log_root else str(log_path),
-    }
-
-
-def run_cell(variant: str, transport: str, log_dir: Path, users: int,
-             redis_url: str | None = None, label: str | None = None) -> dict[str, Any]:
-    """Run one variant with *users* users of one transport; return its results row.
-
-    *label* names the row's variant (the current-pins run labels ``before`` as
-    ``upgraded``); its log is ``log_dir/<label>-<transport>.log``, started afresh.
-    """
-    label = label or variant
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{label}-{transport}.log"
-    log_path.unlink(missing_ok=True)
-    result = run_variant(variant, log_path, **{USER_OPTION[transport]: users},
-                         concurrency=users, redis_url=redis_url)
-    return cell_row(result, label, transport, users, log_root=log_dir.parent)
-
-
-def run_cells(variant: str, transports: Sequence[str], log_dir: Path, users: int,
-              redis_url: str | None = None, label: str | None = None,
-              on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
-    """Run :func:`run_cell` for each transport in turn (one stack per cell)."""
-    rows = []
-    for transport in transports:
-        rows.append(run_cell(variant, transport, log_dir, users, redis_url, label))
-        if on_row is not None:
-            on_row(rows[-1])
-    return rows
-
-
 def _shared_redis_url(redis_url: str | None) -> tuple[Any, str]:
     """Open one Redis for the whole experiment; return its handle and a URL every cell can use."""
     handle = open_redis(redis_url)
@@ -165,33 +100,30 @@ def _shared_redis_url(redis_url: str | None) -> tuple[Any, str]:
 
 def _worker(variant: str) -> tuple[str, str, str]:
     """``(interpreter, variant to start, row label)`` for one variant's subprocess."""
-    from wslab import upgraded
 
     if get_variant(variant).pins == "incident":
         return sys.executable, variant, variant
-    base, label = upgraded.UPGRADED
-    return str(upgraded.ensure_current_venv()), base, label
+    base, label = envrun.UPGRADED
+    return str(envrun.ensure_current_venv()), base, label
 
 
 def _run_parallel(plan: Plan, redis_url: str, bar: tqdm) -> list[dict[str, Any]]:
-    from wslab import upgraded
 
     workers = [_worker(v) for v in plan.variants]
-    jobs = [upgraded.start(python, variant, plan.transports, plan.log_dir, plan.users, redis_url, label)
+    jobs = [envrun.start(python, variant, plan.transports, plan.log_dir, plan.users, redis_url, label)
             for python, variant, label in workers]
     rows: list[dict[str, Any]] = []
     try:
         for job in jobs:
-            rows += upgraded.collect(job)
+            rows += envrun.collect(job)
             bar.update(len(plan.transports))
     finally:
         for job in jobs:
-            upgraded.stop(job)
+            envrun.stop(job)
     return rows
 
 
 def _run_sequential(plan: Plan, redis_url: str, bar: tqdm) -> list[dict[str, Any]]:
-    from wslab import upgraded
 
     rows: list[dict[str, Any]] = []
     for variant in plan.variants:
@@ -199,7 +131,7 @@ def _run_sequential(plan: Plan, redis_url: str, bar: tqdm) -> list[dict[str, Any
             rows += run_cells(variant, plan.transports, plan.log_dir, plan.users, redis_url,
                               on_row=lambda row: bar.update(1))
         else:
-            rows += upgraded.run_upgraded(plan.transports, plan.log_dir, plan.users, redis_url)
+            rows += envrun.run_upgraded(plan.transports, plan.log_dir, plan.users, redis_url)
             bar.update(len(plan.transports))
     return rows
 

@@ -36,7 +36,7 @@ from flask import Flask, Response, request, session
 from flask_socketio import SocketIO, emit
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from wslab.detection import RequestHead
+from wslab.app.detection import RequestHead
 from wslab.errors import WslabError
 
 #: Every label a corpus line may carry; all but ``http`` are positives.

@@ -21,7 +21,7 @@ nbval re-executes the notebooks and compares outputs, which catches library
 changes that change what a notebook shows, without forcing a refresh after
 every library edit.
 
-Command line: ``python -m wslab.notebook_stamp NOTEBOOK...`` stamps,
+Command line: ``python -m wslab.teach.stamps NOTEBOOK...`` stamps,
 ``--check`` lists what is stale and exits 1 if anything is.
 """
 
@@ -37,17 +37,16 @@ from typing import Any
 
 import nbformat
 
-STAMP_KEY = "wslab_stamp"
+from wslab.paths import KIT_ROOT
 
-#: The kit's folder: ``lib/wslab/notebook_stamp.py`` → the folder holding ``lib/``.
-KIT_ROOT = Path(__file__).resolve().parents[2]
+STAMP_KEY = "wslab_stamp"
 
 #: What ``library_sha256`` covers, as glob patterns relative to the kit's folder.
 LIBRARY_PATTERNS: tuple[str, ...] = (
     "lib/wslab/**/*.py",
-    "lib/wslab/templates/*",
-    "lib/wslab/static/*.js",
-    "lib/wslab/static/*.css",
+    "lib/wslab/app/templates/*",
+    "lib/wslab/app/static/*.js",
+    "lib/wslab/app/static/*.css",
     "data/**/*",
     "requirements/incident.txt",
 )
@@ -146,7 +145,7 @@ def library_changed(path: str | Path, library: str | None = None) -> bool:
 
 def main(argv: Iterable[str] | None = None) -> int:
     """Stamp notebooks, or with ``--check`` list the stale ones (exit 1 if any)."""
-    parser = argparse.ArgumentParser(prog="python -m wslab.notebook_stamp",
+    parser = argparse.ArgumentParser(prog="python -m wslab.teach.stamps",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="report stale notebooks; change nothing")
     parser.add_argument("notebooks", nargs="+", type=Path)

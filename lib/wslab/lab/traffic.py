@@ -16,7 +16,7 @@ incident's browser client), ``upgrade`` (polling handshake, then upgrade to
 WebSocket) and ``polling`` (long-polling only).
 
 :func:`run_workload` runs the users on a thread pool and, when given a
-:class:`~wslab.stack.LabStack`, returns only after the server has finished
+:class:`~wslab.lab.stack.LabStack`, returns only after the server has finished
 and logged every connection.
 """
 

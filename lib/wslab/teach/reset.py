@@ -1,4 +1,4 @@
-"""Reset the lab between training groups: ``python -m wslab.reset`` (``make reset``).
+"""Reset the lab between training groups: ``python -m wslab.teach.reset`` (``make reset``).
 
 1. stops stray lab processes: ``wslab serve`` / ``wslab reproduce`` /
    ``wslab experiment`` commands and ``redis-server`` children the lab started
@@ -20,10 +20,10 @@ import sys
 from pathlib import Path
 
 from wslab.errors import WslabError
-from wslab.redis_backend import connect_url
+from wslab.lab.redis_backend import connect_url
 
 KEY_PATTERN = "wslab:*"
-LAB_COMMANDS = ("wslab serve", "wslab reproduce", "wslab experiment", "wslab.report")
+LAB_COMMANDS = ("wslab serve", "wslab reproduce", "wslab experiment", "wslab.teach.report")
 
 
 def stray_processes() -> list[tuple[int, str]]:
@@ -61,7 +61,7 @@ def clear_keys(url: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the three reset steps and say what each did."""
-    parser = argparse.ArgumentParser(prog="python -m wslab.reset", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m wslab.teach.reset", description=__doc__.split("\n")[0])
     parser.add_argument("--reports", type=Path, default=Path("reports"))
     args = parser.parse_args(argv)
     for pid, cmdline in stray_processes():

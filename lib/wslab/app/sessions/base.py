@@ -14,7 +14,6 @@ The interfaces themselves differ only in ``open_session`` and ``save_session``.
 from __future__ import annotations
 
 import itertools
-
 import re
 import secrets
 import threading

@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from wslab.errors import WslabError
+from wslab.paths import DATA_DIR
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 EXCERPT = DATA_DIR / "logs" / "writeup_excerpt.log"
 
 _RECORD_START = re.compile(r"^\[\d{4}-\d\d-\d\d")

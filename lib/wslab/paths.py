@@ -1,0 +1,14 @@
+"""Where the kit's own files are: the repository the package is installed from.
+
+The kit is installed editable from a clone (``pip install -e .``), so the
+repository root is two levels above this package (``lib/wslab``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: The repository root: ``lib/wslab/../..``.
+KIT_ROOT = Path(__file__).resolve().parents[2]
+#: Committed logs, request corpus and recorded results.
+DATA_DIR = KIT_ROOT / "data"

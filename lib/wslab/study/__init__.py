@@ -1,0 +1,13 @@
+"""The experiments: each one runs the lab and measures what its logs and clients show.
+
+``runs``         one measured run: a stack, a workload, the log's counts
+``cells``        one variant x one transport on a fresh stack: a results row
+``experiment``   every variant x transport (``wslab experiment``)
+``envrun``       cells run in another interpreter (the current pins' virtualenv)
+``hot_apply``    fixes applied to one stack while traffic flows
+``load``         throughput, latency and Redis round trips under load
+``rootcause``    the steps that isolate the cause
+``writeup``      the write-up's error block, compared with a run's
+``corpus``       request heads captured from real clients; ``detect_eval`` scores detectors
+``verify``       checks of a live app (``wslab verify``)
+"""
