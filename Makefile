@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 CURRENT := .venv-current
 CURRENT_PY := $(CURRENT)/bin/python
 PIP_QUIET ?= -q
+# The library tests run in two worker processes, one test file per worker at a time
+# (module fixtures stay shared); XDIST= runs them in one process.
+XDIST ?= -n 2 --dist loadfile
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 EXERCISES := $(sort $(wildcard notebooks/exercises/*.ipynb notebooks/exercises/solutions/*.ipynb))
 
@@ -19,7 +22,7 @@ help:
 	@echo "make nbval     notebooks only, compared with their stored outputs"
 	@echo "make notebooks re-execute the notebooks in place (refresh stored outputs)"
 	@echo "make bench     benchmark scripts (print figures)"
-	@echo "make reset     stop stray lab servers, clear the kit's Redis keys and reports/"
+	@echo "make reset     stop the processes the kit started, clear its Redis keys, reports/ and logs/"
 
 $(VENV)/.installed: pyproject.toml requirements/incident.txt requirements/tools.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "wslab needs Python 3.11 or newer")'
@@ -54,10 +57,10 @@ demo: install $(CURRENT)/.installed $(VENDOR_JS)
 test: test-lib nbval test-current
 
 test-lib: install browser-setup $(CURRENT)/.installed
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -rs $(XDIST) tests
 
 test-current: $(CURRENT)/.installed
-	$(CURRENT_PY) -m pytest -q -m "not incident" tests
+	$(CURRENT_PY) -m pytest -q -rs $(XDIST) -m "not incident" tests
 
 nbval: install $(CURRENT)/.installed
 	$(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \

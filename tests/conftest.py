@@ -15,6 +15,34 @@ from wslab.lab.redis_backend import RedisHandle, connect_url, start_redis_server
 
 DEFAULT_REAL_URL = "redis://127.0.0.1:6379/0"
 
+#: Set by ``.ci/run``: a run that must skip nothing turns every skip into a failure.
+NO_SKIPS = os.environ.get("WSLAB_NO_SKIPS") == "1"
+
+
+def _as_failure(report: pytest.CollectReport | pytest.TestReport) -> None:
+    """Turn a skipped *report* into a failed one that names the skip's reason."""
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    report.outcome = "failed"
+    report.longrepr = f"skipped in a run that allows no skips (WSLAB_NO_SKIPS=1): {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """With WSLAB_NO_SKIPS=1, a skipped test fails (expected failures stay as they are)."""
+    outcome = yield
+    report = outcome.get_result()
+    if NO_SKIPS and report.skipped and not hasattr(report, "wasxfail"):
+        _as_failure(report)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    """With WSLAB_NO_SKIPS=1, a module skipped at collection fails instead."""
+    outcome = yield
+    report = outcome.get_result()
+    if NO_SKIPS and report.skipped:
+        _as_failure(report)
+
 
 def _real_redis() -> RedisHandle | None:
     """REDIS_URL, else the machine's server on 6379, else a redis-server child, else None."""

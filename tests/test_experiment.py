@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 import re
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -108,6 +108,44 @@ def test_cli_json_prints_exactly_the_row_fields(tmp_path):
     assert [(r["variant"], r["transport"]) for r in rows] == [("guard", "polling"), ("guard", "http")]
 
 
+@pytest.mark.incident
+def test_cli_sequential_text_table_counts_what_the_cell_logs_show(tmp_path):
+    users = 2
+    out = tmp_path / "o"
+    done = subprocess.run([sys.executable, "-m", "wslab", "experiment", "--out", str(out),
+                           "--variants", "no-session", "--transports", "websocket,http",
+                           "--users", str(users), "--sequential", "--no-progress"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    header = lines[0].split()
+    rows = {line.split()[1]: dict(zip(header, line.split())) for line in lines[1:3]}
+    assert sorted(rows) == ["http", "websocket"]
+    log = (out / "logs" / "no-session-websocket.log").read_bytes()
+    independent = sum(1 for line in log.splitlines() if FIVE_XX.search(line.decode(errors="replace")))
+    assert independent == users  # one 500 per direct WebSocket user the cell sent
+    assert int(rows["websocket"]["5xx"]) == independent
+    assert int(rows["http"]["5xx"]) == 0
+    assert any(line.startswith("results.csv") or "results.csv" in line for line in lines)
+
+
+def test_cli_hot_apply_writes_its_table_chart_and_log(tmp_path):
+    out = tmp_path / "o"
+    done = subprocess.run([sys.executable, "-m", "wslab", "experiment", "--out", str(out),
+                           "--variants", "guard", "--transports", "http", "--users", "1",
+                           "--hot-apply", "--no-progress"], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert "hot_apply_chart" in done.stdout and "hot_apply_csv" in done.stdout
+    phases = pd.read_csv(out / "hot_apply.csv")
+    assert phases["phase"].tolist() == ["before", "writeup-fix", "guard"]
+    log = (out / "logs" / "hot-apply.log").read_text(errors="replace")
+    marked = log[log.index("phase: before"):]  # the readiness probe before the first marker is not counted
+    request_lines = len(re.findall(r'HTTP/1\.1(?:\x1b\[[0-9;]*m)*" \d{3} ', marked))
+    assert request_lines > 0
+    assert int(phases["requests"].sum()) == request_lines
+    assert (out / "hot_apply.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 # -- the current-pins subprocess ---------------------------------------------------------------
 
 def test_repo_root_without_requirements_is_one_clear_error(tmp_path, monkeypatch):
@@ -165,16 +203,16 @@ def _independent_websocket_500s(clients: int) -> int:
     with werkzeug_messages() as lines, threaded_server(app) as (host, port):
         url = f"http://{host}:{port}"
 
-        def one() -> None:
+        def one() -> str:
             client = socketio.Client(reconnection=False)
             client.connect(url, transports=["websocket"], wait_timeout=5)
+            transport = client.transport()
             client.disconnect()
+            return transport
 
-        users = [threading.Thread(target=one) for _ in range(clients)]
-        for user in users:
-            user.start()
-        for user in users:
-            user.join(20)
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            transports = [f.result(timeout=20) for f in [pool.submit(one) for _ in range(clients)]]
+        assert transports == ["websocket"] * clients
         deadline = time.monotonic() + 15
         while sum("transport=websocket" in line for line in lines) < clients:
             assert time.monotonic() < deadline, "the server did not log every WebSocket"

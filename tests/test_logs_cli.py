@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from wslab.cli import main
 from wslab.logs import ERROR_RATE_DEFINITION
+from wslab.logs import summary as summary_module
 
 SAMPLES = Path(__file__).parent / "logsamples"
 ISO = SAMPLES / "iso.log"
@@ -96,3 +99,114 @@ def test_user_errors(capsys, tmp_path: Path, make, code: int, message: str) -> N
 def test_bad_phase_at(capsys) -> None:
     code, _, err = _run(capsys, str(ISO), "--phase-at", "yesterday-ish")
     assert code == 2 and "not a timestamp" in err
+
+
+def test_chained_tracebacks_in_json_and_text(capsys) -> None:
+    # tests/logsamples/chained.log: 10 tracebacks really raised and logged, 7 of them chained
+    sample = str(SAMPLES / "chained.log")
+    code, out, _ = _run(capsys, sample, "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert data["chained_tracebacks"] == 7 and data["incomplete_tracebacks"] == 0
+    assert {"chain": ["KeyError", "RuntimeError"], "count": 2} in data["exception_chains"]
+    assert {"chain": ["FileNotFoundError", "KeyError", "RuntimeError"], "count": 1} in data["exception_chains"]
+    assert sum(data["exceptions"].values()) == 10
+    code, out, _ = _run(capsys, sample)
+    assert "chained tracebacks             7" in out
+    assert "FileNotFoundError -> KeyError -> RuntimeError" in out
+
+
+# Hand counts (grep on the raw files) of the samples the --jobs tests combine:
+# request lines per status, Bad request syntax records, write() tracebacks, lines.
+SERVER_SAMPLE_STATUSES = {"200": 8, "400": 2, "404": 1, "500": 4}
+CHAINED_STATUSES = {"200": 11, "500": 10}
+CHAINED_CUT_STATUSES = {"200": 10, "500": 9}
+
+
+def _times(statuses: dict[str, int], n: int) -> Counter:
+    return Counter({status: count * n for status, count in statuses.items()})
+
+
+def _jobs_inputs(directory: Path, repeats: int) -> tuple[list[str], dict]:
+    """A large log of iso.log, thread.log and chained.log *repeats* times, then bare.log and
+    chained_cut.log as files of their own; and the counts they must give, from the hand counts."""
+    unit = b"".join((SAMPLES / name).read_bytes() for name in ("iso.log", "thread.log", "chained.log"))
+    big = directory / "big.log"
+    big.write_bytes(unit * repeats)
+    statuses = (
+        _times(SERVER_SAMPLE_STATUSES, 2 * repeats)
+        + _times(CHAINED_STATUSES, repeats)
+        + _times(SERVER_SAMPLE_STATUSES, 1)
+        + _times(CHAINED_CUT_STATUSES, 1)
+    )
+    expected = {
+        "status_counts": dict(sorted(statuses.items())),
+        "request_lines": sum(statuses.values()),
+        "bad_request_syntax_lines": 2 * 2 * repeats + 2,
+        "write_before_start_response": (2 * 2 + 1) * repeats + 2 + 1,
+        "lines": (81 + 81 + 176) * repeats + 80 + 168,
+        "incomplete_tracebacks": 1,
+        "unparsed_lines": 0,
+    }
+    return [str(big), str(SAMPLES / "bare.log"), str(SAMPLES / "chained_cut.log")], expected
+
+
+def _raw_statuses(paths: list[str]) -> Counter:
+    """Request lines per status over the raw bytes, with a regex of this test's own."""
+    line = re.compile(rb'\[\d\d/[A-Z][a-z]{2}/\d{4} \d\d:\d\d:\d\d\] ".*" (\d{3}) (?:\d+|-)(?=\s|$)', re.M)
+    return Counter(s.decode() for path in paths for s in line.findall(Path(path).read_bytes()))
+
+
+def test_jobs_2_on_several_files_gives_the_hand_counts(capsys, tmp_path: Path, monkeypatch) -> None:
+    logs, expected = _jobs_inputs(tmp_path, repeats=40)
+    assert _raw_statuses(logs) == expected["status_counts"]
+    monkeypatch.setattr(summary_module, "PARALLEL_MIN_BYTES", 1)  # split these small files too
+    split_into: list[int] = []
+    split = summary_module.split_offsets
+
+    def recording_split(path: Path, parts: int) -> list[int]:
+        offsets = split(path, parts)
+        split_into.append(len(offsets) - 1)
+        return offsets
+
+    monkeypatch.setattr(summary_module, "split_offsets", recording_split)
+    code, out, err = _run(capsys, *logs, "--jobs", "2", "--json")
+    assert code == 0 and err == ""
+    parallel = json.loads(out)
+    assert {key: parallel[key] for key in expected} == expected
+    assert parallel["files"] == logs
+    assert split_into == [2, 2, 2]  # every file was scanned as two ranges by two workers
+    code, out, _ = _run(capsys, *logs, "--jobs", "1", "--json")
+    assert code == 0 and split_into == [2, 2, 2]
+    assert json.loads(out) == parallel
+
+
+def test_jobs_2_on_a_file_above_the_split_size(tmp_path: Path) -> None:
+    unit = b"".join((SAMPLES / name).read_bytes() for name in ("iso.log", "thread.log", "chained.log"))
+    repeats = summary_module.PARALLEL_MIN_BYTES // len(unit) + 1
+    big = tmp_path / "big.log"
+    big.write_bytes(unit * repeats)
+    assert big.stat().st_size >= summary_module.PARALLEL_MIN_BYTES
+    result = subprocess.run(
+        [sys.executable, "-m", "wslab", "analyze", str(big), "--jobs", "2", "--json"],
+        capture_output=True,
+        check=True,
+        timeout=240,
+    )
+    data = json.loads(result.stdout)
+    statuses = _times(SERVER_SAMPLE_STATUSES, 2 * repeats) + _times(CHAINED_STATUSES, repeats)
+    assert data["status_counts"] == dict(sorted(statuses.items()))
+    assert data["lines"] == (81 + 81 + 176) * repeats
+    assert data["bad_request_syntax_lines"] == 4 * repeats
+    assert data["write_before_start_response"] == 5 * repeats
+    assert data["chained_tracebacks"] == (1 + 1 + 7) * repeats and data["incomplete_tracebacks"] == 0
+    assert data["unparsed_lines"] == 0 and data["warnings"] == []
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "x", "2.5", ""])
+def test_bad_jobs_value_is_one_error_line(capsys, value: str) -> None:
+    code, out, err = _run(capsys, str(ISO), "--jobs", value)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("wslab: error: --jobs must be ") and err.count("\n") == 1, err
+    assert repr(value) in err or f"(got {value})" in err

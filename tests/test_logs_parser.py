@@ -7,12 +7,66 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest_logs import FORMATS, produce_log
+from conftest_logs import BAD_SYNTAX, FORMATS, WRITE_ERROR_LINE, produce_log, raw_statuses
 from wslab.logs import parse_log, parse_logs, scan_summary, summarize
 
 SAMPLES = Path(__file__).parent / "logsamples"
 EXCERPT = Path(__file__).parents[1] / "data" / "logs" / "writeup_excerpt.log"
 WRITE_ERROR = "AssertionError: write() before start_response"
+
+_SERVER_SAMPLE = {
+    "status_counts": {"200": 8, "400": 2, "404": 1, "500": 4},
+    "write_before_start_response": 2,
+    "bad_request_syntax_lines": 2,
+    "exceptions": {WRITE_ERROR: 2, "RuntimeError: chained": 1, "ValueError: boom": 1},
+    "complete_tracebacks": 4,
+    "chained_tracebacks": 1,
+    "incomplete_tracebacks": 0,
+    "unparsed_lines": 0,
+}
+_CHAINED_SAMPLE = {
+    "status_counts": {"200": 11, "500": 10},
+    "write_before_start_response": 1,
+    "bad_request_syntax_lines": 0,
+    "complete_tracebacks": 10,
+    "chained_tracebacks": 7,
+    "incomplete_tracebacks": 0,
+    "unparsed_lines": 0,
+}
+#: The committed samples counted by hand (grep on the raw files; ``lines`` is the number
+#: of newlines, plus one for a last line without its newline). ``complete_tracebacks``
+#: is the number of final exceptions, the sum of the ``exceptions`` counts.
+HAND_COUNTED = {
+    "iso.log": {"lines": 81, **_SERVER_SAMPLE},
+    "basic.log": {"lines": 81, **_SERVER_SAMPLE},
+    "thread.log": {"lines": 81, **_SERVER_SAMPLE},
+    "bare.log": {"lines": 80, **_SERVER_SAMPLE},
+    "chained.log": {"lines": 176, **_CHAINED_SAMPLE},
+    "chained_blank_lines.log": {"lines": 236, **_CHAINED_SAMPLE},
+    "chained_cut.log": {
+        **_CHAINED_SAMPLE,
+        "lines": 168,
+        "status_counts": {"200": 10, "500": 9},
+        "complete_tracebacks": 9,
+        "chained_tracebacks": 6,
+        "incomplete_tracebacks": 1,
+    },
+    "cut_traceback.log": {
+        "lines": 2,
+        "status_counts": {},
+        "write_before_start_response": 0,
+        "bad_request_syntax_lines": 0,
+        "complete_tracebacks": 0,
+        "chained_tracebacks": 0,
+        "incomplete_tracebacks": 1,
+        "unparsed_lines": 0,
+    },
+}
+
+
+def raw_line_count(data: bytes) -> int:
+    """Lines in *data*: its newlines, plus one for a last line that has none."""
+    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
 
 
 @pytest.fixture(scope="module", params=FORMATS)
@@ -70,25 +124,50 @@ def test_request_fields(real_log) -> None:
 
 
 @pytest.mark.incident  # the live servers' WebSocket closes log tracebacks only on the incident pins
-def test_stream_summary_equals_dataframe_summary(real_log) -> None:
-    log = real_log[0]
+def test_both_paths_count_what_clients_sent_and_the_raw_log_holds(real_log) -> None:
+    log, seen = real_log
+    data = log.read_bytes()
+    statuses = {code: n for code, n in seen.items() if code.isdigit()}
+    assert raw_statuses(data) == statuses  # the log itself, counted without the parser
+    for path, summary in {"streamed": scan_summary([log]), "parsed": summarize(parse_log(log))}.items():
+        assert summary["status_counts"] == statuses, path
+        assert summary["request_lines"] == sum(statuses.values()), path
+        assert summary["server_errors"] == sum(n for s, n in statuses.items() if s[0] == "5"), path
+        assert summary["bad_request_syntax_lines"] == seen["garbage"] == data.count(BAD_SYNTAX), path
+        assert summary["write_before_start_response"] == seen["websocket"], path
+        assert summary["write_before_start_response"] == len(WRITE_ERROR_LINE.findall(data)), path
+        assert summary["lines"] == raw_line_count(data), path
+        assert summary["unparsed_lines"] == 0, (path, summary["unparsed_samples"])
+    # the keys not pinned above (exception texts, chains, samples): the two paths agree
     assert scan_summary([log]) == summarize(parse_log(log))
 
 
 @pytest.mark.incident  # the live servers' WebSocket closes log tracebacks only on the incident pins
 def test_gzip_stdin_and_file_objects_give_the_same_counts(real_log, tmp_path: Path, monkeypatch) -> None:
-    log = real_log[0]
+    log, seen = real_log
     data = log.read_bytes()
     packed = tmp_path / "rotated.1"  # gzip found by magic bytes, not by name
     packed.write_bytes(gzip.compress(data))
-    expected = summarize(parse_log(log))
-    for source in (packed, io.BytesIO(data), io.StringIO(data.decode("utf-8")), data.decode().splitlines()):
-        got = summarize(parse_log(source))
-        assert {k: v for k, v in got.items() if k != "files"} == {
-            k: v for k, v in expected.items() if k != "files"
-        }
+    statuses = {code: n for code, n in seen.items() if code.isdigit()}
+    assert raw_statuses(data) == statuses
+    sources = {
+        "gzip file": lambda: packed,
+        "binary stream": lambda: io.BytesIO(data),
+        "text stream": lambda: io.StringIO(data.decode("utf-8")),
+        "list of lines": lambda: data.decode().splitlines(),
+    }
+    for name, source in sources.items():
+        for path, summary in {
+            "parsed": summarize(parse_log(source())),
+            "streamed": scan_summary([source()], jobs=1),
+        }.items():
+            assert summary["status_counts"] == statuses, (name, path)
+            assert summary["bad_request_syntax_lines"] == seen["garbage"], (name, path)
+            assert summary["write_before_start_response"] == seen["websocket"], (name, path)
+            assert summary["lines"] == raw_line_count(data), (name, path)
+            assert summary["unparsed_lines"] == 0 and summary["warnings"] == [], (name, path)
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(gzip.compress(data))))
-    assert scan_summary(["-"])["status_counts"] == expected["status_counts"]
+    assert scan_summary(["-"])["status_counts"] == statuses
 
 
 def test_writeup_excerpt() -> None:
@@ -103,9 +182,24 @@ def test_writeup_excerpt() -> None:
     assert parsed.unparsed_lines == 0 and parsed.lines == 10
 
 
-@pytest.mark.parametrize("sample", sorted(SAMPLES.glob("*.log")), ids=lambda p: p.name)
-def test_committed_samples_agree_between_paths(sample: Path) -> None:
-    assert scan_summary([sample]) == summarize(parse_log(sample))
+def test_every_committed_sample_is_counted_here() -> None:
+    assert sorted(p.name for p in SAMPLES.glob("*.log")) == sorted(HAND_COUNTED)
+
+
+@pytest.mark.parametrize("name", sorted(HAND_COUNTED))
+def test_committed_samples_both_paths_give_the_hand_counts(name: str) -> None:
+    expected = HAND_COUNTED[name]
+    data = (SAMPLES / name).read_bytes()
+    assert raw_statuses(data) == expected["status_counts"]  # the pinned numbers, re-counted by regex
+    for path, summary in {
+        "streamed": scan_summary([SAMPLES / name], jobs=1),
+        "parsed": summarize(parse_log(SAMPLES / name)),
+    }.items():
+        got = {key: summary[key] for key in expected if key != "complete_tracebacks"}
+        got["complete_tracebacks"] = sum(summary["exceptions"].values())
+        assert got == expected, path
+        assert summary["request_lines"] == sum(expected["status_counts"].values()), path
+        assert summary["files"] == [str(SAMPLES / name)], path
 
 
 def test_cut_off_traceback_is_counted_not_raised() -> None:

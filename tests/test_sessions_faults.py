@@ -29,11 +29,11 @@ import flask
 import pytest
 import redis
 import requests
-from flask import Flask, session
-from flask.sessions import SessionInterface
+from flask import Flask
 from werkzeug.serving import make_server
 
 from restartable_redis import RestartableRedis
+from session_apps import make_app, set_cookie_of
 from wslab.app.sessions import LegacyRedisSessionInterface, RedisSessionInterface
 
 pytestmark = [
@@ -50,33 +50,6 @@ def server(tmp_path: Path) -> Iterator[RestartableRedis]:
     handle.start()
     yield handle
     handle.close()
-
-
-def make_app(interface: SessionInterface) -> Flask:
-    """Pages that ignore, read, write and count in the session."""
-    app = Flask(__name__)
-    app.secret_key = "faults-secret"
-    app.session_interface = interface
-
-    @app.get("/")
-    def index() -> str:
-        return "public page"
-
-    @app.get("/whoami")
-    def whoami() -> str:
-        return session.get("user", "anonymous")
-
-    @app.get("/login/<user>")
-    def login(user: str) -> str:
-        session["user"] = user
-        return "ok"
-
-    @app.get("/count")
-    def count() -> str:
-        session["count"] = session.get("count", 0) + 1
-        return str(session["count"])
-
-    return app
 
 
 @contextmanager
@@ -175,7 +148,9 @@ def test_legacy_interface_answers_500_during_outages_and_recovers(
 def test_fixed_interface_logout_when_redis_fails_before_the_save(
         no_leaks: None, server: RestartableRedis) -> None:
     """Redis dies between ``open_session`` and ``save_session`` of a log-out: no error,
-    the cookie is still deleted, and the stored key simply lives until its TTL."""
+    the cookie is still deleted, and the stored key, still there when Redis is back,
+    is deleted by the interface's first successful Redis command after the outage;
+    until then the old cookie opens a fresh session, not Alice's."""
     interface = RedisSessionInterface(server.client(), key_prefix=PREFIX)
     app = make_app(interface)
     web = app.test_client()
@@ -191,4 +166,49 @@ def test_fixed_interface_logout_when_redis_fails_before_the_save(
     assert "Max-Age=0" in response.headers["Set-Cookie"]
     assert interface.stats.outages == 1
     server.start()
-    assert server.client().exists(PREFIX + cookie.partition(".")[0]) == 1
+    key = PREFIX + cookie.partition(".")[0]
+    assert server.client().exists(key) == 1
+    replay = app.test_client()
+    replay.set_cookie("session", cookie)
+    assert replay.get("/whoami").data == b"anonymous"
+    assert web.get("/login/bob").status_code == 200
+    assert server.client().exists(key) == 0
+    assert replay.get("/whoami").data == b"anonymous"
+
+
+@pytest.mark.parametrize("logout", ["/logout", "/pop/user"])
+def test_fixed_interface_logout_during_an_outage_deletes_the_cookie_and_later_the_key(
+        no_leaks: None, server: RestartableRedis, logout: str) -> None:
+    """Redis is down for the whole log-out request (``open_session`` already fails):
+    the log-out still deletes the cookie, the old cookie does not sign anyone back
+    in once Redis is back, and the stored key goes at the interface's first
+    successful Redis command after the outage."""
+    client = server.client()
+    interface = RedisSessionInterface(client, key_prefix=PREFIX)
+    web = make_app(interface).test_client()
+    web.get("/login/alice")
+    cookie = web.get_cookie("session").value
+    key = PREFIX + cookie.partition(".")[0]
+
+    server.stop()
+    response = web.get(logout)
+    assert response.status_code == 200
+    assert "Set-Cookie" in response.headers, "the log-out left the session cookie in place"
+    deleted = set_cookie_of(response)
+    assert (deleted["name"], deleted["value"], deleted["max-age"]) == ("session", "", "0")
+    assert "Cookie" in response.vary
+    assert web.get_cookie("session") is None
+    assert interface.stats.outages == 1
+
+    server.start()
+    assert client.exists(key) == 1
+    assert web.get("/whoami").data == b"anonymous"
+    thief = make_app(interface).test_client()
+    thief.set_cookie("session", cookie)
+    assert thief.get("/whoami").data == b"anonymous"
+    assert client.exists(key) == 1
+    assert web.get("/login/bob").headers["Set-Cookie"].startswith("session=")
+    assert client.exists(key) == 0
+    assert interface.pending_deletes == []
+    assert thief.get("/whoami").data == b"anonymous"
+    assert web.get("/whoami").data == b"bob"

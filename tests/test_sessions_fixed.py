@@ -12,42 +12,16 @@ from flask import Flask, session
 from flask.sessions import NullSession
 from flask_socketio import SocketIO, emit
 
+from session_apps import SECRET_KEY, keys
+from session_apps import make_app as shared_app
 from wslab.app.sessions import RedisSession, RedisSessionInterface, SessionStats, UnavailableSession
 
 ENGINEIO_QUERY = "EIO=4&transport=websocket"
 
 
-def make_app(client: redis.Redis, prefix: str, secret: str | None = "test-secret") -> Flask:
-    """A small app on the fixed interface: log in, read, write and look at the session."""
-    app = Flask(__name__)
-    app.secret_key = secret
-    app.session_interface = RedisSessionInterface(client, key_prefix=prefix)
-
-    @app.get("/login/<user>")
-    def login(user: str) -> str:
-        session["user"] = user
-        return "ok"
-
-    @app.get("/whoami")
-    def whoami() -> str:
-        return session.get("user", "anonymous")
-
-    @app.get("/socket.io/")
-    def engineio_polling() -> str:
-        session["touched"] = True
-        return "0{}"
-
-    @app.get("/session-info")
-    def session_info() -> dict:
-        current = session._get_current_object()
-        return {"type": type(current).__name__, "sid": getattr(current, "sid", "missing"),
-                "new": current.new}
-
-    return app
-
-
-def keys(client: redis.Redis, prefix: str) -> list[bytes]:
-    return sorted(client.scan_iter(match=prefix + "*"))
+def make_app(client: redis.Redis, prefix: str, secret: str | None = SECRET_KEY) -> Flask:
+    """The shared small app on the fixed interface."""
+    return shared_app(RedisSessionInterface(client, key_prefix=prefix), secret)
 
 
 def test_engineio_request_gets_an_empty_sidless_session_and_no_cookie(
@@ -154,12 +128,6 @@ def test_unreadable_stored_data_gives_a_fresh_session(fake_redis: redis.Redis, k
 
 def test_stats_count_reads_writes_and_deletes(fake_redis: redis.Redis, key_prefix: str) -> None:
     app = make_app(fake_redis, key_prefix)
-
-    @app.get("/logout")
-    def logout() -> str:
-        session.clear()
-        return "bye"
-
     web = app.test_client()
     web.get("/login/alice")
     web.get("/whoami")

@@ -7,49 +7,16 @@ import redis
 from flask import Flask, request, session
 from flask_socketio import SocketIO, emit
 
+from session_apps import cookie_value, keys
+from session_apps import make_app as shared_app
 from wslab.app.sessions import LegacyRedisSessionInterface, RedisSession
 
 ENGINEIO_QUERY = "EIO=4&transport=websocket"
 
 
 def make_app(client: redis.Redis, prefix: str) -> Flask:
-    """A small app on the legacy interface."""
-    app = Flask(__name__)
-    app.secret_key = "test-secret"
-    app.session_interface = LegacyRedisSessionInterface(client, key_prefix=prefix)
-
-    @app.get("/")
-    def index() -> str:
-        return "hello"
-
-    @app.get("/login/<user>")
-    def login(user: str) -> str:
-        session["user"] = user
-        return "ok"
-
-    @app.get("/whoami")
-    def whoami() -> str:
-        return session.get("user", "anonymous")
-
-    @app.get("/logout")
-    def logout() -> str:
-        session.clear()
-        return "bye"
-
-    @app.get("/socket.io/")
-    def engineio_polling() -> str:
-        return "0{}"
-
-    return app
-
-
-def keys(client: redis.Redis, prefix: str) -> list[bytes]:
-    return sorted(client.scan_iter(match=prefix + "*"))
-
-
-def cookie_value(response) -> str:
-    header = response.headers["Set-Cookie"]
-    return header.split(";", 1)[0].split("=", 1)[1]
+    """The shared small app on the legacy interface."""
+    return shared_app(LegacyRedisSessionInterface(client, key_prefix=prefix))
 
 
 def test_anonymous_request_writes_an_empty_session_and_sets_a_cookie(

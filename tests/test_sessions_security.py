@@ -11,49 +11,14 @@ import time
 import pytest
 import redis
 from flask import Flask, session
-from flask.sessions import SecureCookieSessionInterface, SessionInterface
+from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import Signer
 
+from session_apps import cookie_value, keys, make_app
 from wslab.app.sessions import LegacyRedisSessionInterface, RedisSessionInterface, new_sid
 from wslab.app.sessions import base as session_base
 
 ANONYMOUS_REQUESTS = 10_000
-
-
-def make_app(interface: SessionInterface) -> Flask:
-    """Pages that ignore, read, write and regenerate the session."""
-    app = Flask(__name__)
-    app.secret_key = "security-secret"
-    app.session_interface = interface
-
-    @app.get("/")
-    def index() -> str:
-        return "public page"
-
-    @app.get("/read")
-    def read() -> str:
-        return session.get("user", "anonymous")
-
-    @app.get("/login/<user>")
-    def login(user: str) -> str:
-        session._get_current_object().regenerate()
-        session["user"] = user
-        return "logged in"
-
-    @app.get("/set/<user>")
-    def set_user(user: str) -> str:
-        session["user"] = user
-        return "set"
-
-    return app
-
-
-def cookie_value(response) -> str:  # type: ignore[no-untyped-def]
-    return response.headers["Set-Cookie"].split(";", 1)[0].split("=", 1)[1]
-
-
-def keys(client: redis.Redis, prefix: str) -> list[bytes]:
-    return sorted(client.scan_iter(match=prefix + "*"))
 
 
 @pytest.fixture
@@ -86,7 +51,7 @@ def test_session_ids_are_long_unique_and_url_safe() -> None:
 
 def test_cookie_holds_the_sid_signed_with_the_secret_key(app: Flask, any_redis: redis.Redis,
                                                          key_prefix: str) -> None:
-    value = cookie_value(app.test_client().get("/set/alice"))
+    value = cookie_value(app.test_client().get("/login/alice"))
     (key,) = keys(any_redis, key_prefix)
     sid = key.decode()[len(key_prefix):]
     assert value.startswith(sid + ".") and value != sid
@@ -122,27 +87,27 @@ def forged_cookies(app: Flask, valid: str) -> dict[str, str]:
 
 def test_forged_or_garbage_cookies_give_a_fresh_session(app: Flask, any_redis: redis.Redis,
                                                         key_prefix: str) -> None:
-    valid = cookie_value(app.test_client().get("/set/victim"))
+    valid = cookie_value(app.test_client().get("/login/victim"))
     for label, value in forged_cookies(app, valid).items():
         web = app.test_client()
         web.set_cookie("session", value)
-        response = web.get("/read")
+        response = web.get("/whoami")
         assert (response.status_code, response.data) == (200, b"anonymous"), label
-        fresh = cookie_value(web.get("/set/attacker"))
+        fresh = cookie_value(web.get("/login/attacker"))
         assert fresh.partition(".")[0] != valid.partition(".")[0], label
     victim = app.test_client()
     victim.set_cookie("session", valid)
-    assert victim.get("/read").data == b"victim"
+    assert victim.get("/whoami").data == b"victim"
 
 
 def test_cookie_for_an_expired_session_gives_a_fresh_one(app: Flask, any_redis: redis.Redis,
                                                          key_prefix: str) -> None:
     web = app.test_client()
-    old = cookie_value(web.get("/set/alice"))
+    old = cookie_value(web.get("/login/alice"))
     for key in keys(any_redis, key_prefix):
         any_redis.delete(key)
-    assert web.get("/read").data == b"anonymous"
-    assert cookie_value(web.get("/set/bob")).partition(".")[0] != old.partition(".")[0]
+    assert web.get("/whoami").data == b"anonymous"
+    assert cookie_value(web.get("/login/bob")).partition(".")[0] != old.partition(".")[0]
 
 
 # --- session fixation ---------------------------------------------------------------------------
@@ -151,16 +116,16 @@ def test_cookie_for_an_expired_session_gives_a_fresh_one(app: Flask, any_redis: 
 def test_regenerate_on_login_defeats_session_fixation(app: Flask, any_redis: redis.Redis,
                                                       key_prefix: str) -> None:
     attacker = app.test_client()
-    planted = cookie_value(attacker.get("/set/nobody"))
+    planted = cookie_value(attacker.get("/login/nobody"))
     victim = app.test_client()
     victim.set_cookie("session", planted)
-    assert victim.get("/read").data == b"nobody"
+    assert victim.get("/whoami").data == b"nobody"
 
-    after_login = cookie_value(victim.get("/login/alice"))
+    after_login = cookie_value(victim.get("/login-regenerated/alice"))
 
     assert after_login != planted
-    assert victim.get("/read").data == b"alice"
-    assert attacker.get("/read").data == b"anonymous"
+    assert victim.get("/whoami").data == b"alice"
+    assert attacker.get("/whoami").data == b"anonymous"
     sid = after_login.partition(".")[0]
     assert keys(any_redis, key_prefix) == [(key_prefix + sid).encode()]
 
@@ -175,23 +140,23 @@ def test_regenerating_twice_removes_the_original_key(app: Flask, any_redis: redi
         return "ok"
 
     web = app.test_client()
-    web.get("/set/alice")
+    web.get("/login/alice")
     new = cookie_value(web.get("/twice")).partition(".")[0]
     assert keys(any_redis, key_prefix) == [(key_prefix + new).encode()]
-    assert web.get("/read").data == b"alice"
+    assert web.get("/whoami").data == b"alice"
 
 
 def test_regenerate_then_clear_removes_everything(app: Flask, any_redis: redis.Redis,
                                                   key_prefix: str) -> None:
-    @app.get("/logout")
-    def logout() -> str:
+    @app.get("/regenerate-and-logout")
+    def regenerate_and_logout() -> str:
         session._get_current_object().regenerate()
         session.clear()
         return "bye"
 
     web = app.test_client()
-    web.get("/set/alice")
-    assert "Max-Age=0" in web.get("/logout").headers["Set-Cookie"]
+    web.get("/login/alice")
+    assert "Max-Age=0" in web.get("/regenerate-and-logout").headers["Set-Cookie"]
     assert keys(any_redis, key_prefix) == []
 
 
@@ -203,7 +168,7 @@ def anonymous_traffic(app: Flask, requests: int = ANONYMOUS_REQUESTS) -> float:
     web = app.test_client(use_cookies=False)
     started = time.perf_counter()
     for i in range(requests):
-        response = web.get("/read" if i % 2 else "/")
+        response = web.get("/whoami" if i % 2 else "/")
         assert response.status_code == 200
     return time.perf_counter() - started
 
@@ -236,6 +201,6 @@ def test_a_browser_keeping_its_cookie_costs_legacy_one_key_and_fixed_none(
     for app in (legacy, fixed):
         web = app.test_client()
         for i in range(200):
-            web.get("/read" if i % 2 else "/")
+            web.get("/whoami" if i % 2 else "/")
     assert len(keys(any_redis, key_prefix + "legacy:")) == 1
     assert keys(any_redis, key_prefix + "fixed:") == []

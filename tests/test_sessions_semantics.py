@@ -8,90 +8,58 @@ from typing import Any
 
 import pytest
 import redis
-from flask import Flask, request, session
-from flask.sessions import SecureCookieSessionInterface, SessionInterface
+from flask import Flask, Response, session
+from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
 from werkzeug.http import parse_date
 
+from session_apps import keys, make_app, only_key, parse_set_cookie, set_cookie_of
 from wslab.app.sessions import RedisSessionInterface
 
 BASE_URL = "http://www.example.test/app/"
 LIFETIME = timedelta(days=31)
+SECRET_KEY = "semantics-secret"
+#: The ``Expires`` of a deleted cookie.
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def make_app(interface: SessionInterface, **config: Any) -> Flask:
-    """An app whose routes read, write, empty and make permanent the session."""
-    app = Flask(__name__)
-    app.secret_key = "semantics-secret"
-    app.config.update(config)
-    app.session_interface = interface
+def observe(response: Response) -> dict[str, Any]:
+    """What a browser or cache sees of one response, minus the cookie value itself.
 
-    @app.get("/noop")
-    def noop() -> str:
-        return "noop"
-
-    @app.get("/read")
-    def read() -> dict:
-        return {"a": session.get("a"), "items": sorted(session.items())}
-
-    @app.get("/set/<key>/<value>")
-    def set_value(key: str, value: str) -> str:
-        session[key] = value
-        return "set"
-
-    @app.get("/pop/<key>")
-    def pop(key: str) -> str:
-        return str(session.pop(key, None))
-
-    @app.get("/permanent/<state>")
-    def permanent(state: str) -> str:
-        session.permanent = state == "on"
-        return state
-
-    @app.get("/clear")
-    def clear() -> str:
-        session.clear()
-        return "cleared"
-
-    @app.get("/after")
-    def after() -> str:
-        return "after"
-
-    @app.after_request
-    def change_late(response):  # type: ignore[no-untyped-def]
-        if request.path == "/after":
-            session["late"] = "saved"
-        return response
-
-    return app
-
-
-def parse_set_cookie(header: str) -> dict[str, Any]:
-    """Split one Set-Cookie header into name, value and lower-cased attributes."""
-    first, *attributes = [part.strip() for part in header.split(";")]
-    name, _, value = first.partition("=")
-    parsed: dict[str, Any] = {"name": name, "value": value}
-    for attribute in attributes:
-        key, sep, attr_value = attribute.partition("=")
-        parsed[key.lower()] = attr_value if sep else True
-    return parsed
-
-
-def observe(response) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """What a browser or cache sees of one response, minus the cookie value itself."""
+    A cookie's ``expires`` is kept as the parsed date, to be compared with
+    :func:`assert_same_as_flask`'s tolerance.
+    """
     cookies = [parse_set_cookie(h) for h in response.headers.getlist("Set-Cookie")]
     for cookie in cookies:
         del cookie["value"]
         if "expires" in cookie:
-            expires = parse_date(cookie.pop("expires"))
-            cookie["expires_in"] = round((expires - datetime.now(timezone.utc)).total_seconds() / 10)
+            cookie["expires"] = parse_date(cookie["expires"])
     return {"status": response.status_code, "body": response.get_data(as_text=True),
             "vary": sorted(response.vary), "cookies": cookies}
 
 
-STEPS = ["/noop", "/read", "/set/a/1", "/noop", "/read", "/set/b/2", "/permanent/on", "/noop",
-         "/read", "/after", "/read", "/permanent/off", "/noop", "/read", "/pop/a", "/read",
-         "/clear", "/noop", "/read", "/clear", "/set/c/3", "/pop/c", "/read"]
+def assert_same_as_flask(actual: dict[str, Any], expected: dict[str, Any], elapsed: timedelta,
+                         step: str) -> None:
+    """Assert two observations are equal, except that cookie expiry dates may differ
+    by the time the two requests took (*elapsed*) plus the one second that HTTP
+    dates round away; an expiry in the past (a deleted cookie) must match exactly."""
+    actual_expires = [cookie.pop("expires", None) for cookie in actual["cookies"]]
+    expected_expires = [cookie.pop("expires", None) for cookie in expected["cookies"]]
+    assert actual == expected, step
+    assert [e is None for e in actual_expires] == [e is None for e in expected_expires], step
+    tolerance = elapsed + timedelta(seconds=1)
+    for got, want in zip(actual_expires, expected_expires):
+        if want is None:
+            continue
+        if want == EPOCH:
+            assert got == want, step
+        else:
+            assert abs(got - want) <= tolerance, (step, got, want, elapsed)
+
+
+STEPS = ["/", "/read", "/set/a/1", "/", "/read", "/set/b/2", "/permanent/on", "/",
+         "/read", "/after", "/read", "/permanent/off", "/", "/read", "/pop/a", "/read",
+         "/logout", "/", "/read", "/logout", "/set/c/3", "/pop/c", "/read"]
 
 CONFIGS: dict[str, dict[str, Any]] = {
     "defaults": {},
@@ -108,29 +76,20 @@ CONFIGS: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("config", CONFIGS.values(), ids=CONFIGS.keys())
 def test_same_requests_give_the_same_cookies_vary_and_data_as_flask(
         any_redis: redis.Redis, key_prefix: str, config: dict[str, Any]) -> None:
-    cookie_app = make_app(SecureCookieSessionInterface(), **config)
-    redis_app = make_app(RedisSessionInterface(any_redis, key_prefix=key_prefix), **config)
+    cookie_app = make_app(SecureCookieSessionInterface(), SECRET_KEY, **config)
+    redis_app = make_app(RedisSessionInterface(any_redis, key_prefix=key_prefix), SECRET_KEY, **config)
     cookie_client, redis_client = cookie_app.test_client(), redis_app.test_client()
     for step in STEPS:
+        started = datetime.now(timezone.utc)
         expected = observe(cookie_client.get(step, base_url=BASE_URL))
         actual = observe(redis_client.get(step, base_url=BASE_URL))
-        assert actual == expected, step
-    assert list(any_redis.scan_iter(match=key_prefix + "*")) == []
-
-
-def set_cookie_of(response) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    (header,) = response.headers.getlist("Set-Cookie")
-    return parse_set_cookie(header)
-
-
-def only_key(client: redis.Redis, prefix: str) -> bytes:
-    (key,) = client.scan_iter(match=prefix + "*")
-    return key
+        assert_same_as_flask(actual, expected, datetime.now(timezone.utc) - started, step)
+    assert keys(any_redis, key_prefix) == []
 
 
 @pytest.fixture
 def app(any_redis: redis.Redis, key_prefix: str) -> Flask:
-    return make_app(RedisSessionInterface(any_redis, key_prefix=key_prefix),
+    return make_app(RedisSessionInterface(any_redis, key_prefix=key_prefix), SECRET_KEY,
                     PERMANENT_SESSION_LIFETIME=LIFETIME)
 
 
@@ -162,7 +121,7 @@ def test_refresh_each_request_restarts_the_ttl_of_permanent_sessions(
     web.get("/permanent/on")
     key = only_key(any_redis, key_prefix)
     any_redis.expire(key, 100)
-    response = web.get("/noop")
+    response = web.get("/")
     assert ("Set-Cookie" in response.headers) is refresh
     assert (any_redis.ttl(key) > 100) is refresh
     assert web.get("/read").json["a"] == "1"
@@ -209,7 +168,7 @@ def test_refresh_rewrites_a_session_whose_key_vanished(app: Flask, any_redis: re
 
 def test_vary_cookie_only_when_the_session_is_accessed(app: Flask) -> None:
     web = app.test_client()
-    assert "Vary" not in web.get("/noop").headers
+    assert "Vary" not in web.get("/").headers
     assert web.get("/read").headers["Vary"] == "Cookie"
 
 
@@ -217,10 +176,10 @@ def test_emptied_session_deletes_cookie_and_key(app: Flask, any_redis: redis.Red
     web = app.test_client()
     web.get("/set/a/1")
     only_key(any_redis, key_prefix)
-    cookie = set_cookie_of(web.get("/clear"))
+    cookie = set_cookie_of(web.get("/logout"))
     assert cookie["value"] == "" and cookie["max-age"] == "0"
-    assert parse_date(cookie["expires"]).year == 1970
-    assert list(any_redis.scan_iter(match=key_prefix + "*")) == []
+    assert parse_date(cookie["expires"]) == EPOCH
+    assert keys(any_redis, key_prefix) == []
     assert web.get("/read").json["items"] == []
 
 
@@ -269,7 +228,7 @@ def test_cookie_attributes_come_from_flask_helpers(any_redis: redis.Redis, key_p
         def get_cookie_samesite(self, app: Flask) -> str:
             return "Strict"
 
-    web = make_app(Custom(any_redis, key_prefix=key_prefix)).test_client()
+    web = make_app(Custom(any_redis, key_prefix=key_prefix), SECRET_KEY).test_client()
     cookie = set_cookie_of(web.get("/set/a/1"))
     assert (cookie["name"], cookie["samesite"]) == ("custom", "Strict")
     assert web.get("/read").json["a"] == "1"

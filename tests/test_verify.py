@@ -141,3 +141,42 @@ def test_plain_app_log_shows_the_incident(plain_app: tuple[str, Path], capsys: p
     code, out, _ = _verify(capsys, url, "--client-config", "/settings.json", "--log", str(log))
     assert code == 1, out
     assert "write() before start_response" in _lines(out)["server log"]
+
+
+# -- a custom Socket.IO path and the timeout -----------------------------------------------------
+
+def test_socketio_path_option_finds_an_app_served_elsewhere(capsys: pytest.CaptureFixture) -> None:
+    from flask import Flask
+    from flask_socketio import SocketIO
+    from werkzeug_server import threaded_server
+
+    app = Flask("custom-path")
+    SocketIO(app, async_mode="threading", path="/custom.io")
+    app.get("/")(lambda: "custom")
+    with threaded_server(app) as (host, port):
+        url = f"http://{host}:{port}"
+        code_default, out_default, _ = _verify(capsys, url, "--json")
+        code_custom, out_custom, _ = _verify(capsys, url, "--socketio-path", "/custom.io", "--json")
+    default = {c["name"]: c for c in json.loads(out_default)["checks"]}
+    custom = {c["name"]: c for c in json.loads(out_custom)["checks"]}
+    handshake = [n for n in custom if "handshake" in n]
+    assert handshake, sorted(custom)
+    assert code_default == 1 and not default[handshake[0]]["ok"]
+    assert custom[handshake[0]]["ok"]
+    assert [n for n, c in custom.items() if "websocket" in n.lower() and not c["ok"]] == []
+
+
+def test_timeout_option_bounds_a_server_that_never_answers(capsys: pytest.CaptureFixture) -> None:
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # accepts connections into the backlog, never answers
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        code, out, err = _verify(capsys, f"http://127.0.0.1:{port}", "--timeout", "0.5")
+        elapsed = time.monotonic() - started
+    assert code != 0 and out == ""
+    assert err.strip().splitlines() == [f"wslab: error: cannot reach http://127.0.0.1:{port} (ReadTimeout)"]
+    # With the default of 10 s per request this could not end before 10 s.
+    assert elapsed < 8

@@ -12,4 +12,5 @@ COMMANDS: list[str] = [
     "verify",
     "serve",
     "experiment",
+    "envs",
 ]

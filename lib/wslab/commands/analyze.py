@@ -46,7 +46,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.add_argument(
         "--jobs",
-        type=int,
         default=None,
         metavar="N",
         help="worker processes for large plain files (default: CPUs, at most 4)",
@@ -67,6 +66,23 @@ def check_logs(logs: list[str]) -> None:
             raise WslabError(f"no such log file: {log}")
         if not os.access(path, os.R_OK):
             raise WslabError(f"cannot read log file: {log} (permission denied)")
+
+
+def _jobs(value: str | None) -> int | None:
+    """The ``--jobs`` value as a number of worker processes, ``None`` for the default.
+
+    Checked here rather than by argparse, so a bad value is one ``wslab: error:``
+    line like every other usage error, not a usage dump.
+    """
+    if value is None:
+        return None
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise WslabError(f"--jobs must be a whole number, 1 or more (got {value!r})") from None
+    if jobs < 1:
+        raise WslabError(f"--jobs must be 1 or more (got {jobs})")
+    return jobs
 
 
 def _phase_instants(values: list[str]) -> list[Any]:
@@ -142,10 +158,14 @@ def format_text(summary: dict[str, Any]) -> str:
         ("bad request syntax lines", summary["bad_request_syntax_lines"]),
         ("unparsed lines", summary["unparsed_lines"]),
         ("cut-off tracebacks", summary["incomplete_tracebacks"]),
+        ("chained tracebacks", summary["chained_tracebacks"]),
     ]
     lines = [f"{label:<30} {value}" for label, value in rows]
     lines.append("exceptions (final exception of each traceback):")
     lines += [f"  {n:>8}  {text}" for text, n in summary["exceptions"].items()] or ["         none"]
+    if summary["exception_chains"]:
+        lines.append("exception chains (earliest first):")
+        lines += [f"  {c['count']:>8}  {' -> '.join(c['chain'])}" for c in summary["exception_chains"]]
     lines += [f"unparsed sample: {sample}" for sample in summary["unparsed_samples"]]
     lines += [f"warning: {warning}" for warning in summary["warnings"]]
     return "\n".join(lines)
@@ -161,14 +181,13 @@ def _table_text(table: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     """Analyze the logs and print the summary (and the per-group table)."""
     check_logs(args.logs)
-    if args.jobs is not None and args.jobs < 1:
-        raise WslabError("--jobs must be 1 or more")
+    jobs = _jobs(args.jobs)
     if args.by or args.phase_at or args.plot:
         summary, table = _detailed(args)
     else:
         from wslab.logs.summary import scan_summary
 
-        summary, table = scan_summary(args.logs, jobs=args.jobs), None
+        summary, table = scan_summary(args.logs, jobs=jobs), None
         _require_requests(summary)
     if args.json:
         if table is not None:

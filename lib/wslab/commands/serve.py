@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -16,6 +17,7 @@ from wslab.app.browser_client import (
 from wslab.app.variants import get_variant
 from wslab.commands.options import add_redis_url, add_variant, port
 from wslab.errors import WslabError
+from wslab.lab import pids
 
 NAME = "serve"
 HELP = ("Serve the demo app (a page with a live notifications panel over Socket.IO) on "
@@ -68,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     from wslab.lab.stack import LabStack
 
     _check_variant(args.variant)
-    with LabStack(args.variant, log_path=args.log, redis_url=args.redis_url, port=args.port) as stack:
+    with pids.registered(os.getpid(), "wslab serve"), \
+            LabStack(args.variant, log_path=args.log, redis_url=args.redis_url, port=args.port) as stack:
         if client_js_path() is None:
             print(f"wslab serve: warning: {missing_client_message()}", file=sys.stderr, flush=True)
         print("\n".join(_banner(stack)), flush=True)

@@ -23,6 +23,7 @@ from typing import Literal
 import redis
 
 from wslab.errors import WslabError
+from wslab.lab import pids
 
 Kind = Literal["url", "redis-server", "fakeredis"]
 
@@ -62,6 +63,8 @@ class RedisHandle:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+        if self.process is not None:
+            pids.unregister(self.process.pid)
         self.process = None
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -103,6 +106,7 @@ def start_redis_server(binary: str = "redis-server", timeout: float = 10.0) -> R
          "--dir", workdir, "--logfile", os.path.join(workdir, "redis.log")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
+    pids.register(process.pid, "redis-server child")
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
     handle = RedisHandle(client, "redis-server", url, process, workdir)

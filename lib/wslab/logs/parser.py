@@ -15,8 +15,10 @@
     (the line before the traceback, e.g. ``... Error on request:``), ``kind``
     (``werkzeug``, ``flask`` or ``other``), ``exception`` (type), ``message``,
     ``error`` (``"Type: first message line"``), ``frames`` (list of
-    ``{file, line, function}``), ``chain`` (earlier exceptions of a chained
-    traceback), ``complete`` (``False`` when the file cut the traceback off) and
+    ``{file, line, function}`` of the final exception), ``chain`` (the earlier
+    exceptions of a chained traceback, earliest first: a chained traceback is one
+    row, named by its final exception), ``sub_exceptions`` (the members of a final
+    exception group), ``complete`` (``False`` when the file cut the traceback off) and
     ``request`` (index of the matched row of ``requests``, see
     :mod:`wslab.logs.matching`);
 ``markers``
@@ -28,7 +30,6 @@ plus counts of lines, unparsed lines (with a few samples) and Werkzeug's
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +83,7 @@ ERROR_COLUMNS = [
     "error",
     "frames",
     "chain",
+    "sub_exceptions",
     "complete",
     "context",
     "flask_method",
@@ -127,21 +129,15 @@ class _Rows:
 
 
 def _parse_errors(
-    buf: bytes, blocks: list[re.Match[bytes]], file: str, base: int, suffix: bytes, rows: _Rows
+    buf: bytes, records: list[scan.Traceback], file: str, base: int, suffix: bytes, rows: _Rows
 ) -> None:
-    chain: list[str] = []
-    first: re.Match[bytes] | None = None
     lines = _LineNumbers(buf, base)
-    for block in blocks:
-        first = first or block
-        if block["chained"] is not None:
-            chain.append(scan.clean_text(block["exception"], suffix))
-            continue
-        header = scan.header_of(buf, first)
-        start = first.start() - len(header) if header else first.start() + 1
-        row = error_row(block, header, chain, suffix)
+    floor = 0
+    for record in records:
+        header, start = scan.header_of(buf, record, floor)
+        row = error_row(record, header, suffix)
         rows.errors.append({"file": file, "line": lines.at(start), **row})
-        chain, first = [], None
+        floor = record.end
 
 
 def _parse_markers(buf: bytes, file: str, base: int, rows: _Rows) -> None:
@@ -162,7 +158,7 @@ def _parse_markers(buf: bytes, file: str, base: int, rows: _Rows) -> None:
         pos = buf.find(PHASE, end)
 
 
-def _parse_chunk(chunk: Chunk, file: str, base: int, suffix: bytes, rows: _Rows) -> list[re.Match[bytes]]:
+def _parse_chunk(chunk: Chunk, file: str, base: int, suffix: bytes, rows: _Rows) -> list[scan.Traceback]:
     """Collect the rows of one chunk (copied to its own ``bytes``, so offsets start at 0)."""
     buf = chunk.buf
     lines = _LineNumbers(buf, base)
@@ -184,7 +180,7 @@ def _parse_source(source: Source, parsed: ParsedLog, rows: _Rows) -> None:
         for chunk in iter_chunks(blocks):
             chunk = Chunk(chunk.buf[chunk.start : chunk.end], 0, chunk.end - chunk.start)
             blocks_found = _parse_chunk(chunk, state.name, base, suffix, rows)
-            parsed.incomplete_tracebacks += scan.exception_counts(blocks_found, suffix)[1]
+            parsed.incomplete_tracebacks += scan.traceback_counts(blocks_found, suffix).incomplete
             parsed.bad_request_syntax_lines += scan.count_bad_request_syntax(chunk)
             spans = scan.find_unparsed(chunk, scan.message_spans(blocks_found))
             parsed.unparsed_lines += len(spans)

@@ -18,7 +18,6 @@ from wslab.logs.formats import (
     ANSI,
     CLIENT_TAIL,
     DATE_WIDTH,
-    EXCEPTION_NAME,
     FLASK_EXCEPTION,
     FRAME,
 )
@@ -64,34 +63,33 @@ def request_row(buf: bytes, match: re.Match[bytes], file: str, line: int) -> dic
     }
 
 
-def error_row(
-    block: re.Match[bytes], header: bytes | None, chain: list[str], suffix: bytes
-) -> dict[str, Any]:
-    """The ``errors`` row of a record's final traceback *block* (without ``file``/``line``).
+def error_row(record: scan.Traceback, header: bytes | None, suffix: bytes) -> dict[str, Any]:
+    """The ``errors`` row of one traceback *record* (without ``file``/``line``).
 
-    *header* is the line before the record's first traceback, *chain* the earlier
-    exceptions of a chained traceback, *suffix* the learned format suffix.
+    *header* is the line before the record's first section and *suffix* the
+    learned format suffix. The row is named by the record's final exception;
+    ``chain`` holds the earlier exceptions of a chained traceback and
+    ``sub_exceptions`` the members of a final exception group.
     """
     head = scan.clean_text(header, suffix) if header else ""
-    exception = block["exception"]
-    key = scan.clean_text(exception, suffix) if exception is not None else None
-    message = (exception or b"") + (block["more"] or b"")
-    message = message.rstrip()
+    final = record.final
+    key = scan.clean_text(final.exception, suffix) if final.exception is not None else None
+    message = final.message.rstrip()
     if suffix and message.endswith(suffix):
         message = message[: -len(suffix)]
-    parsed = EXCEPTION_NAME.match(key or "")
     werkzeug_at = head.find("Error on request:")
     flask = FLASK_EXCEPTION.search(head)
     return {
         "ts": prefix_timestamp(header) if header else None,
         "header": head,
         "kind": "werkzeug" if werkzeug_at >= 0 else "flask" if flask else "other",
-        "exception": parsed["type"] if parsed else key,
+        "exception": scan.exception_type(key) if key is not None else None,
         "message": ANSI.sub(b"", message.rstrip()).decode("utf-8", "replace")[:MAX_MESSAGE],
         "error": key,
-        "frames": frames_of(block["frames"]),
-        "chain": chain,
-        "complete": exception is not None,
+        "frames": frames_of(final.frames),
+        "chain": [scan.clean_text(line, suffix) for line in record.chain],
+        "sub_exceptions": [scan.clean_text(line, suffix) for line in final.members],
+        "complete": final.exception is not None,
         "context": context_key(head[:werkzeug_at]) if werkzeug_at >= 0 else None,
         "flask_method": flask["method"] if flask else None,
         "flask_path": flask["path"] if flask else None,

@@ -12,17 +12,30 @@ from __future__ import annotations
 import bisect
 import re
 from collections import Counter
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import islice
+from typing import NamedTuple
 
 from wslab.logs.formats import (
     ANSI,
     BAD_REQUEST_SYNTAX,
+    BARE_EXCEPTION,
+    BLANK_LINES,
+    CHAIN_SENTENCE,
+    EXCEPTION_NAME,
+    GROUP_EXCEPTION,
+    GROUP_LEAD,
+    GROUP_MEMBER_EDGE,
+    GROUP_MEMBER_HEADS,
+    GROUP_MEMBER_LINE,
+    GROUP_MORE,
+    GROUP_SECTION,
     KNOWN_LINE_START,
     MAYBE_UNKNOWN_LINE,
     REQUEST,
     REQUEST_STATUS,
     TRACEBACK,
+    TRACEBACK_WORDS,
 )
 from wslab.logs.sources import Chunk
 
@@ -82,27 +95,245 @@ def count_lines(chunk: Chunk) -> int:
     return chunk.buf.count(b"\n", chunk.start, chunk.end)
 
 
-def find_tracebacks(chunk: Chunk) -> list[re.Match[bytes]]:
-    """All :data:`~wslab.logs.formats.TRACEBACK` blocks in *buf*, in order.
+class Section(NamedTuple):
+    """One exception of a traceback record, as Python printed it.
 
-    A block's ``exception`` group is ``None`` when the log cut it off; its
-    ``chained`` group is set when a chained traceback of the same record follows.
+    ``exception`` is the exception line (``None`` when the log cut the section off
+    before it), ``message`` that line with its continuation lines, ``span`` their
+    ``(start, end)`` offsets (unindented text the line counters must skip),
+    ``frames`` the frame lines (margins of a group removed), ``members`` the final
+    exception line of each sub-exception of an exception group, and ``end`` the
+    offset where the section ends.
     """
-    return list(TRACEBACK.finditer(*chunk))
+
+    exception: bytes | None
+    message: bytes
+    span: tuple[int, int] | None
+    frames: bytes
+    members: tuple[bytes, ...]
+    end: int
 
 
-def header_of(buf: bytes, block: re.Match[bytes]) -> bytes | None:
-    """The line before a traceback block (``... ERROR werkzeug - Error on request:``), if any."""
-    end = block.start()
-    line = buf[line_start(buf, end) : end]
-    if not line.strip() or line[:1].isspace():
-        return None
-    return line
+class Traceback(NamedTuple):
+    """One traceback record: its sections in printed order, the final one last.
+
+    ``start`` is the offset of the newline before the record's first line. A
+    chained traceback has several sections; :attr:`final` names the record.
+    """
+
+    start: int
+    sections: tuple[Section, ...]
+
+    @property
+    def final(self) -> Section:
+        """The last (outermost) exception, the one the record is named by."""
+        return self.sections[-1]
+
+    @property
+    def complete(self) -> bool:
+        """Whether the final exception line is in the log."""
+        return self.sections[-1].exception is not None
+
+    @property
+    def chain(self) -> tuple[bytes, ...]:
+        """The exception lines of the earlier exceptions of a chained traceback."""
+        return tuple(s.exception for s in self.sections[:-1] if s.exception is not None)
+
+    @property
+    def end(self) -> int:
+        """Offset where the record's last line ends."""
+        return self.sections[-1].end
 
 
-def message_spans(blocks: list[re.Match[bytes]]) -> list[tuple[int, int]]:
+_PLAIN_START = b"\n" + TRACEBACK_WORDS
+_GROUP_WORDS = b"\n" + GROUP_LEAD + TRACEBACK_WORDS
+_GROUP_STARTS = (b"\n" + GROUP_LEAD, b"\n  | ")
+_SENTENCES = (b"During handling of the above exception", b"The above exception was the direct cause")
+#: First bytes of a line that may be (or lead through blank lines to) a chaining sentence.
+_SENTENCE_LEADS = frozenset([b"", b"\n", b" ", b"\t", b"\r", b"\x0b", b"\x0c", b"D", b"T"])
+# Tuple construction without the Python-level ``__new__`` of a NamedTuple: one
+# record per traceback of a large log goes through these.
+_new_section = partial(tuple.__new__, Section)
+_new_traceback = partial(tuple.__new__, Traceback)
+
+
+def _section(match: re.Match[bytes], frames: bytes = b"") -> Section:
+    """The section of a :data:`TRACEBACK` or :data:`BARE_EXCEPTION` match."""
+    start, stop = match.span("exception")
+    if start < 0:
+        return _new_section((None, b"", None, frames, (), match.end()))
+    more, text = match.end("more"), match.string
+    return _new_section((text[start:stop], text[start:more], (start, more), frames, (), match.end()))
+
+
+def _members(buf: bytes, start: int, end: int) -> tuple[bytes, ...]:
+    """The final exception line of each direct sub-exception of a group section."""
+    edges = [m.start() for m in GROUP_MEMBER_EDGE.finditer(buf, start, end)] + [end]
+    members = []
+    for low, high in zip(edges, edges[1:]):
+        found, expect = None, True
+        for line in GROUP_MEMBER_LINE.finditer(buf, low, high):
+            text = line[1]
+            if text.startswith(GROUP_MEMBER_HEADS):
+                expect = True
+            elif expect and not GROUP_MORE.match(text):
+                found, expect = text, False
+        if found is not None:
+            members.append(found)
+    return tuple(members)
+
+
+def _group_section(buf: bytes, pos: int, end: int) -> Section:
+    """The exception group whose first framed line follows the newline at *pos*."""
+    stop = GROUP_SECTION.match(buf, pos, end).end()  # type: ignore[union-attr]
+    own = GROUP_EXCEPTION.search(buf, pos, stop)
+    if own is None:
+        return Section(None, b"", None, buf[pos:stop].replace(b"\n  | ", b"\n"), (), stop)
+    frames = buf[pos : own.start()].replace(b"\n  | ", b"\n")
+    message = (own["exception"] + own["more"].replace(b"\n  | ", b"\n")).rstrip()
+    return Section(own["exception"], message, None, frames, _members(buf, own.end(), stop), stop)
+
+
+def _next_section(buf: bytes, pos: int, end: int) -> Section | None:
+    """The section starting after the newline at *pos*, if a traceback section starts there."""
+    if buf.startswith(_PLAIN_START, pos, end):
+        match = TRACEBACK.match(buf, pos, end)
+        return _section(match, match["frames"]) if match else None  # type: ignore[index]
+    if buf.startswith(_GROUP_STARTS, pos, end):
+        return _group_section(buf, pos, end)
+    match = BARE_EXCEPTION.match(buf, pos, end)
+    return _section(match) if match else None
+
+
+def _bare_sections_before(buf: bytes, pos: int, floor: int) -> list[Section]:
+    """Sections without frames that precede the section at *pos* in the same chain.
+
+    An exception that was never raised (``raise B from A()``) is printed as its
+    exception line alone; walk back over such ``line, sentence`` pairs.
+    """
+    found: list[Section] = []
+    while True:
+        sentence = _previous_line(buf, pos, floor)
+        if sentence is None or not buf.startswith(_SENTENCES, sentence + 1):
+            return found
+        first = last = _previous_line(buf, sentence, floor)
+        if last is None or KNOWN_LINE_START.match(buf, last + 1):
+            return found
+        while True:
+            above = buf.rfind(b"\n", floor, first)
+            if above < floor or KNOWN_LINE_START.match(buf, above + 1) or not buf[above + 1 : first].strip():
+                break
+            first = above
+        match = BARE_EXCEPTION.match(buf, first, sentence)
+        if match is None:
+            return found
+        found.insert(0, _section(match)._replace(end=sentence))
+        pos = first
+
+
+def _previous_line(buf: bytes, pos: int, floor: int) -> int | None:
+    """The newline before the last non-blank line ending before the newline at *pos*."""
+    while pos > floor:
+        start = buf.rfind(b"\n", floor, pos)
+        if start < floor:
+            return None
+        if buf[start + 1 : pos].strip():
+            return start
+        pos = start
+    return None
+
+
+def find_tracebacks(chunk: Chunk) -> list[Traceback]:
+    """All traceback records in *chunk*, in order.
+
+    A record runs from its first ``Traceback (most recent call last):`` (or
+    exception group) section through every section chained to it; blank lines
+    between its lines do not end it. A record whose final exception line is
+    missing (the log ends, or another record starts) is not
+    :attr:`~Traceback.complete`.
+    """
+    buf, end = chunk.buf, chunk.end
+    records: list[Traceback] = []
+    groups = _group_starts(buf, chunk.start, end)
+    done = chunk.start
+    for match in TRACEBACK.finditer(buf, chunk.start, end):
+        start = match.start()
+        while groups and groups[-1] < start:
+            done = _add_group(buf, groups.pop(), done, end, records)
+        if start < done:
+            continue
+        section = _section(match, match["frames"])
+        above = buf.rfind(b"\n", done, start)
+        if (section.exception is None or buf[section.end + 1 : section.end + 2] not in _SENTENCE_LEADS) and (
+            above < done or buf[above + 1 : above + 2] not in _SENTENCE_LEADS
+        ):
+            records.append(_new_traceback((start, (section,))))  # the common case: one section
+            done = section.end
+        else:
+            done = _record(buf, start, done, end, section, records)
+    while groups:
+        done = _add_group(buf, groups.pop(), done, end, records)
+    return records
+
+
+def _group_starts(buf: bytes, start: int, end: int) -> list[int]:
+    """Offsets of the newlines before exception-group first lines, last first."""
+    found = []
+    pos = buf.find(_GROUP_WORDS, start, end)
+    while pos >= 0:
+        found.append(pos)
+        pos = buf.find(_GROUP_WORDS, pos + 1, end)
+    return found[::-1]
+
+
+def _add_group(buf: bytes, start: int, floor: int, end: int, records: list[Traceback]) -> int:
+    """Add the record opened by the exception group at *start* unless an earlier record holds it."""
+    if start < floor:
+        return floor
+    return _record(buf, start, floor, end, _group_section(buf, start, end), records)
+
+
+def _record(buf: bytes, start: int, floor: int, end: int, section: Section, records: list[Traceback]) -> int:
+    """Add the record whose first traceback section is *section* (at *start*); return its end."""
+    above = buf.rfind(b"\n", floor, start)
+    earlier = (
+        _bare_sections_before(buf, start, floor)
+        if above >= floor and buf[above + 1 : above + 2] in _SENTENCE_LEADS
+        else []
+    )
+    begin = earlier[0].span[0] - 1 if earlier else start  # type: ignore[index]
+    sections = [*earlier, section]
+    while section.exception is not None and buf[section.end + 1 : section.end + 2] in _SENTENCE_LEADS:
+        sentence = CHAIN_SENTENCE.match(buf, section.end, end)
+        if sentence is None:
+            break
+        after = BLANK_LINES.match(buf, sentence.end(), end).end()  # type: ignore[union-attr]
+        section = _next_section(buf, after, end) or Section(None, b"", None, b"", (), sentence.end())
+        sections.append(section)
+    records.append(Traceback(begin, tuple(sections)))
+    return section.end
+
+
+def header_of(buf: bytes, record: Traceback, floor: int = 0) -> tuple[bytes | None, int]:
+    """The line before a traceback record (``... ERROR werkzeug - Error on request:``), if any,
+    and the offset of the record's first line: the header's, else the traceback's.
+
+    Blank lines between the header and the traceback are skipped; *floor* is the
+    offset before which the header may not start (the end of the previous record).
+    """
+    first = record.start + 1
+    start = _previous_line(buf, record.start, floor)
+    if start is None:
+        return None, first
+    line = buf[start + 1 : buf.find(b"\n", start + 1)]
+    if line[:1].isspace():
+        return None, first
+    return line, start + 1
+
+
+def message_spans(records: list[Traceback]) -> list[tuple[int, int]]:
     """``(start, end)`` of each exception line with its continuation lines."""
-    return [(b.start("exception"), b.end("more")) for b in blocks if b["exception"] is not None]
+    return [s.span for record in records for s in record.sections if s.span is not None]
 
 
 def find_unparsed(chunk: Chunk, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -128,16 +359,36 @@ def find_unparsed(chunk: Chunk, spans: list[tuple[int, int]]) -> list[tuple[int,
     return found
 
 
-def exception_counts(blocks: list[re.Match[bytes]], suffix: bytes) -> tuple[Counter[str], int]:
-    """Final exception of each traceback record, and the number of cut-off tracebacks."""
+def exception_type(text: str) -> str:
+    """The type name of an exception line's text (``KeyError`` of ``KeyError: 'x'``)."""
+    match = EXCEPTION_NAME.match(text)
+    return match["type"] if match else text
+
+
+class TracebackCounts(NamedTuple):
+    """Counts of traceback records: see :func:`traceback_counts`."""
+
+    exceptions: Counter[str]
+    incomplete: int
+    chains: Counter[tuple[str, ...]]
+
+
+def traceback_counts(records: list[Traceback], suffix: bytes) -> TracebackCounts:
+    """Final exception of each complete record, the number of cut-off records, and the
+    exception types of each complete chained record (earliest first, final last)."""
     raw: Counter[bytes] = Counter()
     incomplete = 0
-    for block in blocks:
-        if block["exception"] is None:
+    chains: Counter[tuple[str, ...]] = Counter()
+    for record in records:
+        final = record.final.exception
+        if final is None:
             incomplete += 1
-        elif block["chained"] is None:
-            raw[block["exception"]] += 1
+            continue
+        raw[final] += 1
+        if len(record.sections) > 1:
+            lines = [*record.chain, final]
+            chains[tuple(exception_type(clean_text(line, suffix)) for line in lines)] += 1
     counts: Counter[str] = Counter()
     for line, n in raw.items():
         counts[clean_text(line, suffix)] += n
-    return counts, incomplete
+    return TracebackCounts(counts, incomplete, chains)

@@ -44,6 +44,8 @@ class ReadState:
 
     name: str
     warnings: list[str] = field(default_factory=list)
+    #: Set once damage ended the read: later reads return nothing.
+    stopped: bool = False
 
 
 def source_name(source: Any) -> str:
@@ -110,12 +112,28 @@ def _maybe_gunzip(stream: IO[bytes]) -> IO[bytes]:
 
 
 def _safe_read(stream: IO[bytes], size: int, state: ReadState) -> bytes:
-    """Read up to *size* bytes; a damaged or truncated compressed stream ends the read."""
-    try:
-        return stream.read(size) or b""
-    except (EOFError, zlib.error, OSError, UnicodeDecodeError) as exc:
-        state.warnings.append(f"{state.name}: stopped reading damaged input ({exc})")
+    """Read up to *size* bytes; a damaged or truncated compressed stream ends the read.
+
+    The bytes decoded before the damage are returned (``read1`` pieces are
+    gathered, since one ``read`` that fails part-way drops everything it had
+    decoded); the read after that returns nothing.
+    """
+    if state.stopped:
         return b""
+    read = getattr(stream, "read1", None) or stream.read
+    pieces: list[bytes] = []
+    got = 0
+    try:
+        while got < size:
+            data = read(size - got)
+            if not data:
+                break
+            pieces.append(data)
+            got += len(data)
+    except (EOFError, zlib.error, OSError, UnicodeDecodeError) as exc:
+        state.stopped = True
+        state.warnings.append(f"{state.name}: stopped reading damaged input ({exc})")
+    return b"".join(pieces)
 
 
 class Chunk(NamedTuple):

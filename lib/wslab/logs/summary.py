@@ -55,6 +55,7 @@ class Tally:
     lines: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     exceptions: Counter[str] = field(default_factory=Counter)
+    chains: Counter[tuple[str, ...]] = field(default_factory=Counter)
     incomplete_tracebacks: int = 0
     bad_request_syntax_lines: int = 0
     unparsed_lines: int = 0
@@ -73,6 +74,7 @@ class Tally:
         self.lines += other.lines
         self.statuses.update(other.statuses)
         self.exceptions.update(other.exceptions)
+        self.chains.update(other.chains)
         self.incomplete_tracebacks += other.incomplete_tracebacks
         self.bad_request_syntax_lines += other.bad_request_syntax_lines
         self.unparsed_lines += other.unparsed_lines
@@ -82,7 +84,14 @@ class Tally:
         return self
 
     def as_dict(self) -> dict[str, Any]:
-        """The summary as plain JSON-ready values, with the error-rate definition."""
+        """The summary as plain JSON-ready values, with the error-rate definition.
+
+        ``exceptions`` counts the final exception of each complete traceback (a
+        chained traceback counts once, by its final exception);
+        ``chained_tracebacks`` is how many of those were chained, and
+        ``exception_chains`` lists each distinct chain of exception types
+        (earliest first, final last) with its count, most frequent first.
+        """
         requests = sum(self.statuses.values())
         errors = sum(n for status, n in self.statuses.items() if is_server_error(status))
         rate = errors / requests if requests else None
@@ -101,6 +110,11 @@ class Tally:
                 n for text, n in self.exceptions.items() if WRITE_BEFORE_START_RESPONSE in text
             ),
             "incomplete_tracebacks": self.incomplete_tracebacks,
+            "chained_tracebacks": sum(self.chains.values()),
+            "exception_chains": [
+                {"chain": list(chain), "count": n}
+                for chain, n in sorted(self.chains.items(), key=lambda kv: (-kv[1], kv[0]))
+            ],
             "bad_request_syntax_lines": self.bad_request_syntax_lines,
             "unparsed_lines": self.unparsed_lines,
             "unparsed_samples": list(self.unparsed_samples),
@@ -112,11 +126,12 @@ def scan_chunks(chunks: Iterable[Chunk], suffix: bytes, tally: Tally) -> None:
     """Add the counts of *chunks* to *tally*; *suffix* is the source's learned format suffix."""
     for chunk in chunks:
         blocks = scan.find_tracebacks(chunk)
-        exceptions, incomplete = scan.exception_counts(blocks, suffix)
+        counts = scan.traceback_counts(blocks, suffix)
         tally.lines += scan.count_lines(chunk)
         tally.statuses.update({k.decode(): v for k, v in scan.count_statuses(chunk).items()})
-        tally.exceptions.update(exceptions)
-        tally.incomplete_tracebacks += incomplete
+        tally.exceptions.update(counts.exceptions)
+        tally.chains.update(counts.chains)
+        tally.incomplete_tracebacks += counts.incomplete
         tally.bad_request_syntax_lines += scan.count_bad_request_syntax(chunk)
         tally.add_unparsed(chunk.buf, scan.find_unparsed(chunk, scan.message_spans(blocks)))
 
@@ -214,6 +229,7 @@ def summarize(parsed: Any) -> dict[str, Any]:
         lines=parsed.lines,
         statuses=Counter(_as_counts(requests["status"].value_counts()) if len(requests) else {}),
         exceptions=Counter(_as_counts(final["error"].value_counts()) if len(final) else {}),
+        chains=_chains(final),
         incomplete_tracebacks=parsed.incomplete_tracebacks,
         bad_request_syntax_lines=parsed.bad_request_syntax_lines,
         unparsed_lines=parsed.unparsed_lines,
@@ -221,6 +237,17 @@ def summarize(parsed: Any) -> dict[str, Any]:
         warnings=list(parsed.warnings),
     )
     return tally.as_dict()
+
+
+def _chains(final: Any) -> Counter[tuple[str, ...]]:
+    """Exception types of each complete chained traceback row, earliest first."""
+    chains: Counter[tuple[str, ...]] = Counter()
+    if not len(final):
+        return chains
+    for chain, exception in zip(final["chain"], final["exception"]):
+        if chain:
+            chains[(*(scan.exception_type(text) for text in chain), exception)] += 1
+    return chains
 
 
 def _as_counts(series: Any) -> Mapping[str, int]:

@@ -8,6 +8,7 @@
 ``load``         throughput, latency and Redis round trips under load
 ``rootcause``    the steps that isolate the cause
 ``writeup``      the write-up's error block, compared with a run's
+``recorded``     the committed logs against what their recordings sent
 ``corpus``       request heads captured from real clients; ``detect_eval`` scores detectors
 ``verify``       checks of a live app (``wslab verify``)
 """

@@ -34,6 +34,7 @@ from typing import IO, Any
 
 import wslab
 from wslab.errors import WslabError
+from wslab.lab import pids
 
 VENV_NAME = ".venv-current"
 REQUIREMENTS = Path("requirements") / "current.txt"
@@ -107,6 +108,7 @@ def start(python: str | Path, variant: str, transports: Sequence[str], log_dir: 
         command += ["--redis-url", redis_url]
     stderr = tempfile.TemporaryFile("w+")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    pids.register(process.pid, f"{label} cells")
     return Job(label, process, stderr)
 
 
@@ -119,6 +121,7 @@ def collect(job: Job, timeout: float = 300.0) -> list[dict[str, Any]]:
         job.process.communicate()
         raise WslabError(f"the {job.label} run did not finish within {timeout:.0f} s") from None
     finally:
+        pids.unregister(job.process.pid)
         job.stderr.seek(0)
         errors = [line for line in job.stderr.read().splitlines() if line.strip()]
         job.stderr.close()
@@ -137,6 +140,7 @@ def stop(job: Job) -> None:
         except subprocess.TimeoutExpired:
             job.process.kill()
             job.process.wait()
+    pids.unregister(job.process.pid)
     if job.process.stdout is not None:
         job.process.stdout.close()
     job.stderr.close()

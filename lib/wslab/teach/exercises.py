@@ -16,16 +16,26 @@ and a hint.  Nothing here stores an expected number.
 
 An answer left as ``...`` (the placeholder in the task notebooks) always gives
 the same "not yet" feedback, so a task notebook's stored outputs are stable.
+
+Answers are compared after :func:`answer_key` puts them in one spelling, chosen
+per kind of answer: counts are whole numbers (``20``, ``np.int64(20)`` and
+``"20"`` agree); names such as a transport, a label or a signal ignore case and
+separators (``"WebSocket"``, ``"web socket"`` and ``"websocket"`` agree;
+``"polling→upgrade"`` is the kit's ``upgrade``); paths keep their case, because
+a server routes ``/socket.io/`` and ``/Socket.IO/`` differently; free text such as
+a log message ignores case, surrounding whitespace and trailing punctuation.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from wslab.app.detection import Decision, RequestHead, writeup_decision, writeup_signals
@@ -34,6 +44,9 @@ from wslab.paths import KIT_ROOT
 from wslab.study.detect_eval import evaluate, is_positive
 
 Status = Literal["correct", "incorrect", "not-yet"]
+
+#: How an answer is compared; see :func:`answer_key`.
+AnswerKind = Literal["count", "name", "path", "flag", "text"]
 
 #: What a task notebook puts where the learner's answer goes.
 PLACEHOLDER = ...
@@ -66,6 +79,138 @@ def kit_file(relative: str | Path) -> Path:
 def is_placeholder(value: Any) -> bool:
     """Whether *value* is still the task notebook's ``...`` placeholder."""
     return value is PLACEHOLDER
+
+
+# -- answers in one spelling -------------------------------------------------------
+
+_ARROW = re.compile(r"\s*(?:→|->|=>)\s*")
+_NAME_SEPARATORS = re.compile(r"[\s_\-]+")
+_WHITESPACE = re.compile(r"\s+")
+_TRAILING_PUNCTUATION = re.compile(r"[\s.,;:!?]+$")
+_INTEGER = re.compile(r"[+-]?\d+")
+
+#: Names that prose spells one way and the kit's data another, as :func:`normalise_name` keys.
+NAME_ALIASES: dict[str, str] = {"polling→upgrade": "upgrade"}
+
+
+def as_count(value: Any) -> int | None:
+    """*value* as a whole number, or None when it is not one.
+
+    Python and NumPy integers, floats with no fractional part and strings of
+    digits (``"20"``, ``" 20 "``) count; booleans and anything else do not.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        return int(text) if _INTEGER.fullmatch(text) else None
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    try:
+        return number if number == value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def normalise_name(value: str) -> str:
+    """The comparison key of a name (a transport, a label, a signal, an exception name).
+
+    Case, surrounding whitespace and the separators ``-``, ``_`` and spaces carry
+    no meaning; an arrow may be written ``→``, ``->`` or ``=>``; a name listed in
+    :data:`NAME_ALIASES` becomes the kit's own name.
+    """
+    key = _ARROW.sub("→", value.strip().casefold())
+    key = _NAME_SEPARATORS.sub("", key)
+    return NAME_ALIASES.get(key, key)
+
+
+def normalise_path(value: str) -> str:
+    """The comparison key of a URL path: only surrounding whitespace is dropped, case is kept."""
+    return value.strip()
+
+
+def normalise_text(value: str) -> str:
+    """The comparison key of free text such as a log message.
+
+    Case, surrounding whitespace and quotes, runs of inner whitespace and
+    trailing punctuation (``.``, ``,``, ``;``, ``:``, ``!``, ``?``) carry no meaning.
+    """
+    text = _WHITESPACE.sub(" ", value.strip().strip("\"'`").casefold())
+    return _TRAILING_PUNCTUATION.sub("", text)
+
+
+def normalise_flag(value: Any) -> bool | str | None:
+    """A yes/no answer as True or False, ``"mixed"`` for a mixed one, or None.
+
+    Python and NumPy booleans count, and so do the strings ``"True"``, ``"false"``
+    and ``"Mixed"`` in any case.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().casefold()
+        return {"true": True, "false": False, "mixed": "mixed"}.get(word)
+    return None
+
+
+def answer_key(value: Any, kind: AnswerKind) -> Any:
+    """*value* in the one spelling used to compare answers of *kind*; None when it is not one.
+
+    ``count`` → :func:`as_count`; ``name`` → :func:`normalise_name`; ``path`` →
+    :func:`normalise_path`; ``text`` → :func:`normalise_text`; ``flag`` →
+    :func:`normalise_flag`.
+    """
+    if kind == "count":
+        return as_count(value)
+    if kind == "flag":
+        return normalise_flag(value)
+    if not isinstance(value, str):
+        return None
+    keys: dict[str, Callable[[str], str]] = {"name": normalise_name, "path": normalise_path,
+                                            "text": normalise_text}
+    return keys[kind](value)
+
+
+def same_answer(given: Any, expected: Any, kind: AnswerKind) -> bool:
+    """Whether *given* is *expected* in another spelling (see :func:`answer_key`)."""
+    key = answer_key(given, kind)
+    return key is not None and key == answer_key(expected, kind)
+
+
+# -- feedback wording ------------------------------------------------------------------
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``n`` and *word*, in the plural (*many*, or *word* + ``s``) unless *n* is 1."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def answers_summary(mismatched: int, total: int, noun: str = "answer") -> str:
+    """One sentence saying how many of *total* answers do not match, without a full stop.
+
+    ``1 of your answers does not match``, ``2 of your answers do not match``,
+    ``All 3 answers match``; ``Both answers match`` and ``Your answer matches``
+    (or ``does not match``) for two and one answers.
+    """
+    nouns = noun + "s"
+    if total == 1:
+        return f"Your {noun} {'does not match' if mismatched else 'matches'}"
+    if not mismatched:
+        return f"Both {nouns} match" if total == 2 else f"All {total} {nouns} match"
+    return f"{mismatched} of your {nouns} {'does' if mismatched == 1 else 'do'} not match"
+
+
+def _describe(value: Any) -> str:
+    """How a wrong-typed answer is named in feedback (``the text 'x'``, ``a list with 2 items``)."""
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, (Collection, pd.Series)):
+        return f"a {type(value).__name__} with {plural(len(value), 'item')}"
+    return repr(value)
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
@@ -230,17 +375,6 @@ def _as_set(value: Any) -> set[str] | None:
     return None
 
 
-def _as_count(value: Any) -> int | None:
-    """An integer answer (Python or NumPy), or None."""
-    if isinstance(value, bool):
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number == value else None
-
-
 def _listing(values: Sequence[Any]) -> str:
     return ", ".join(f"`{v}`" for v in values) if values else "none"
 
@@ -288,43 +422,49 @@ class FailingRequests(Hints):
         bad: list[str] = []
         self._check_count(count, truth, good, bad)
         if truth.count == 0:
+            checked = 1
             good.append("this log has no failing request, so path, transport and sid were not checked")
         else:
+            checked = 4
             self._check_path(path, truth, good, bad)
             self._check_transport(transport, truth, good, bad)
             self._check_sid(with_sid, truth, good, bad)
-        where = f"in {self.log_path.name}"
+        title = f"{answers_summary(len(bad), checked)} the failing requests in {self.log_path.name}."
         if bad:
-            return Feedback("incorrect", f"{len(bad)} of your answers do not match {where}.",
-                            tuple(bad + good), self.hints[1] if len(bad) > 1 else self.hints[2])
-        explain = self._explain(truth)
-        return Feedback("correct", f"those are the failing requests {where}.", tuple(good + explain))
+            return Feedback("incorrect", title, tuple(bad + good),
+                            self.hints[1] if len(bad) > 1 else self.hints[2])
+        return Feedback("correct", title, tuple(good + self._explain(truth)))
 
     @staticmethod
     def _check_count(count: Any, truth: FailingTruth, good: list[str], bad: list[str]) -> None:
-        number = _as_count(count)
+        number = as_count(count)
         if number is None:
-            size = f" with {len(count)} items" if hasattr(count, "__len__") else ""
-            bad.append(f"count should be a whole number; you gave a {type(count).__name__}{size}"
-                       " (did you mean `len(...)`?)")
+            collection = isinstance(count, (Collection, pd.Series)) and not isinstance(count, str)
+            bad.append(f"count should be a whole number; you gave {_describe(count)}"
+                       + (" (did you mean `len(...)`?)" if collection else ""))
             return
         if number == truth.count:
-            good.append(f"count: {number} request lines with a 5xx status")
+            good.append(f"count: {plural(number, 'request line')} with a 5xx status")
             return
         why = [MISCOUNTS[key] for key, value in truth.naive_counts.items()
                if value == number and value != truth.count]
         reason = why[0] if why else "count the request lines whose status is 5xx"
-        bad.append(f"count: you said {number}, the log has {truth.count} failing request lines; {reason}")
+        bad.append(f"count: you said {number}, the log has {plural(truth.count, 'failing request line')}; "
+                   f"{reason}")
 
     @staticmethod
     def _check_path(path: Any, truth: FailingTruth, good: list[str], bad: list[str]) -> None:
-        given = _as_set(path)
+        raw = _as_set(path)
+        given = None if raw is None else {normalise_path(p) for p in raw}
         if given is None:
-            bad.append(f"path should be a string such as `/login`; you gave a {type(path).__name__}")
+            bad.append(f"path should be a string such as `/login`; you gave {_describe(path)}")
         elif given == set(truth.paths):
             good.append(f"path: {_listing(truth.paths)}")
         elif any("?" in p for p in given):
             bad.append("path: that includes the query string; the path is the part before `?`")
+        elif {p.casefold() for p in given} == {p.casefold() for p in truth.paths}:
+            bad.append(f"path: the log says {_listing(truth.paths)}; paths are case-sensitive, and "
+                       "Engine.IO routes only its own path, spelled exactly")
         elif {p.rstrip("/") for p in given} == {p.rstrip("/") for p in truth.paths}:
             bad.append(f"path: the log says {_listing(truth.paths)}; the slash matters, because "
                        "Engine.IO only routes paths *below* its path, and a path without the "
@@ -336,20 +476,24 @@ class FailingRequests(Hints):
     @staticmethod
     def _check_transport(transport: Any, truth: FailingTruth, good: list[str], bad: list[str]) -> None:
         given = _as_set(transport)
-        if given is not None and given == set(truth.transports):
+        keys = None if given is None else {normalise_name(t) for t in given}
+        if keys is not None and keys == {normalise_name(t) for t in truth.transports}:
             good.append(f"transport: {_listing(truth.transports)}")
-        else:
-            shown = _listing(sorted(given)) if given else repr(transport)
-            bad.append(f"transport: you said {shown}, the failing requests used "
-                       f"{_listing(truth.transports)} (the `transport` query parameter)")
+            return
+        shown = _listing(sorted(given)) if given else repr(transport)
+        reason = (f"transport: you said {shown}, the failing requests used "
+                  f"{_listing(truth.transports)} (the `transport` query parameter)")
+        if keys and "upgrade" in keys:
+            reason += ("; an upgrade is a polling connection switching to WebSocket, not a transport "
+                       "of its own, and its WebSocket requests carry a `sid`")
+        bad.append(reason)
 
     @staticmethod
     def _check_sid(with_sid: Any, truth: FailingTruth, good: list[str], bad: list[str]) -> None:
         expected: Any = truth.with_sid[0] if len(truth.with_sid) == 1 else "mixed"
-        if isinstance(with_sid, bool) or with_sid == "mixed":
-            if with_sid == expected:
-                good.append(f"with sid: {expected}")
-                return
+        if normalise_flag(with_sid) == expected:
+            good.append(f"with sid: {expected}")
+            return
         word = {True: "all carry a `sid`", False: "none carries a `sid`", "mixed": "some carry a `sid`"}
         bad.append(f"with sid: you said {with_sid!r}; of the failing requests {word[expected]}"
                    + (" (answer True, False or \"mixed\")" if expected == "mixed" else ""))
@@ -398,6 +542,7 @@ class PredictThenMeasure(Hints):
     )
 
     def __init__(self, ws_users: int = 3, upgrade_users: int = 2) -> None:
+        """The workload each variant gets: *ws_users* direct WebSocket users, *upgrade_users* upgrading ones."""
         self.ws_users = ws_users
         self.upgrade_users = upgrade_users
         self.predictions: dict[str, Any] | None = None
@@ -412,17 +557,17 @@ class PredictThenMeasure(Hints):
             self.predictions = None
             return Feedback("not-yet", "write both predictions, then run this cell again.",
                             (f"still a placeholder: {', '.join(missing)}",))
-        bad = [name for name, value in given.items() if _as_count(value) is None or _as_count(value) < 0]
+        bad = [name for name, value in given.items() if as_count(value) is None or as_count(value) < 0]
         if bad:
             self.predictions = None
             return Feedback("incorrect", "a prediction must be a whole number of 5xx lines (0 or more).",
                             tuple(f"{name}: {given[name]!r}" for name in bad))
-        self.predictions = {name: _as_count(value) for name, value in given.items()}
+        self.predictions = {name: as_count(value) for name, value in given.items()}
         self._events.append("predict")
         late = (" after a measurement: it counts as a prediction only for a new measurement"
                 if "measure" in self._events[:-1] else "")
         return Feedback("not-yet", f"prediction recorded{late}; now run the measurement.",
-                        tuple(f"{name}: {value} 5xx lines" for name, value in self.predictions.items()))
+                        tuple(f"{name}: {plural(value, '5xx line')}" for name, value in self.predictions.items()))
 
     def measure(self, redis_url: str | None = "fakeredis", log_dir: str | Path | None = None,
                 runner: Runner | None = None) -> pd.DataFrame:
@@ -492,20 +637,23 @@ class PredictThenMeasure(Hints):
         for variant in self.variants:
             p, m = self.predictions[variant], measured[variant]
             verdict = "right" if p == m else "off by " + str(abs(p - m))
-            reasons.append(f"{variant}: you predicted {p}, the server logged {m} 5xx lines ({verdict})")
+            reasons.append(f"{variant}: you predicted {p}, the server logged {plural(m, '5xx line')} ({verdict})")
         reasons += self._meaning(measured)
         if late:
             reasons.insert(0, "this prediction was recorded after the measurement, so it is not a "
                               "prediction: run the measurement cell again to test it")
-        right = all(self.predictions[v] == measured[v] for v in self.variants) and not late
-        if right:
-            return Feedback("correct", "your prediction matches the measurement.", tuple(reasons))
+        wrong = sum(self.predictions[v] != measured[v] for v in self.variants)
+        title = f"{answers_summary(wrong, len(self.variants), 'prediction')} the measurement"
+        if late:
+            title += ", but a prediction recorded after the measurement does not count"
+        if not wrong and not late:
+            return Feedback("correct", title + ".", tuple(reasons))
         claimed = self.predictions["writeup-fix"] == 0 and measured["writeup-fix"] > 0
         hint = self.hints[1] if claimed else self.hints[0]
         if claimed:
             reasons.append("a prediction of 0 with the change is what the write-up claimed; the "
                            "measurement tests that claim")
-        return Feedback("incorrect", "the measurement differs from your prediction.", tuple(reasons), hint)
+        return Feedback("incorrect", title + ".", tuple(reasons), hint)
 
     def _meaning(self, measured: Mapping[str, int]) -> list[str]:
         before, fixed = (self.measurements[v] for v in self.variants)
@@ -513,7 +661,9 @@ class PredictThenMeasure(Hints):
         if measured["writeup-fix"] == measured["before"]:
             lines.append("the write-up's change left the number of 5xx lines unchanged")
         elif measured["writeup-fix"] == 0:
-            lines.append(f"the write-up's change removed all {measured['before']} 5xx lines")
+            removed = measured["before"]
+            lines.append("the write-up's change removed the only 5xx line" if removed == 1 else
+                         f"the write-up's change removed all {removed} 5xx lines")
         else:
             change = measured["before"] - measured["writeup-fix"]
             lines.append(f"the write-up's change moved the 5xx lines by {-change:+d}")
@@ -593,6 +743,7 @@ class BeatTheWriteup(Hints):
     )
 
     def __init__(self, corpus_path: str | Path | None = None) -> None:
+        """*corpus_path*: a request corpus (JSON lines); None for the kit's ``data/requests/corpus.jsonl``."""
         from wslab.study.corpus import load_corpus
 
         if not corpus_path:
@@ -638,22 +789,26 @@ class BeatTheWriteup(Hints):
             return Feedback("not-yet", "replace the `...` with a set of signal names.",
                             (f"the signal names: {_listing(list(writeup_signals(RequestHead())))}",),
                             self.hints[0])
-        given = _as_set(signals)
+        raw = _as_set(signals)
         truth = writeup_false_positive_signals(self.records)
-        if given is None:
-            return Feedback("incorrect", f"give a set of signal names, not a {type(signals).__name__}.")
-        unknown = given - set(writeup_signals(RequestHead()))
+        if raw is None:
+            return Feedback("incorrect", f"give a set of signal names, not {_describe(signals)}.")
+        names = {normalise_name(name): name for name in writeup_signals(RequestHead())}
+        unknown = sorted(g for g in raw if normalise_name(g) not in names)
         if unknown:
-            return Feedback("incorrect", f"unknown signal name(s): {_listing(sorted(unknown))}.",
-                            (f"the signal names: {_listing(list(writeup_signals(RequestHead())))}",))
+            return Feedback("incorrect", f"unknown signal {'name' if len(unknown) == 1 else 'names'}: "
+                            f"{_listing(unknown)}.",
+                            (f"the signal names: {_listing(list(names.values()))}",))
+        given = {names[normalise_name(g)] for g in raw}
         if given == truth:
             fps = sum(1 for r in self.records if not is_positive(r["label"])
                       and writeup_decision(RequestHead.from_source(r)).is_websocket)
             why = ("each reads the query string, which any page's URL can carry; none says how the "
                    "server will route the request" if truth <= QUERY_SIGNALS else
                    "compare them with how Engine.IO routes requests: by path, not by headers or query")
-            return Feedback("correct", f"{_listing(sorted(truth))} fire on the write-up's {fps} false "
-                            "positives.", (why,))
+            verb = "fires" if len(truth) == 1 else "fire"
+            return Feedback("correct", f"{_listing(sorted(truth))} {verb} on the write-up's "
+                            f"{plural(fps, 'false positive')}.", (why,))
         reasons = []
         if given - truth:
             extra = sorted(given - truth)
@@ -685,7 +840,7 @@ class BeatTheWriteup(Hints):
         if wrong:
             i = wrong[0]
             return Feedback("incorrect", f"a detector must return True or False; it returned "
-                            f"{outputs[i]!r} for request {i} ({len(wrong)} such requests).",
+                            f"{outputs[i]!r} for request {i} ({plural(len(wrong), 'such request')}).",
                             ("wrap the expression in `bool(...)`",))
         result = self.scores({"writeup": writeup_decision, "yours": as_decision(detector)})
         w, y = result["detectors"]["writeup"], result["detectors"]["yours"]
@@ -697,16 +852,20 @@ class BeatTheWriteup(Hints):
         precision_up = (y["precision"] or 0) > (w["precision"] or 0)
         if not recall_ok:
             missed = y["confusion"]["fn"]
-            reasons.append(f"it misses {missed} WebSocket/Engine.IO request(s) (listed below): the session "
-                           "interface would run on them, the very thing the write-up wanted to avoid")
+            them = "it" if missed == 1 else "them"
+            reasons.append(f"it misses {plural(missed, 'WebSocket/Engine.IO request')} (listed below): "
+                           f"the session interface would run on {them}, the very thing the write-up "
+                           "wanted to avoid")
         if not precision_up:
-            reasons.append(f"its precision is not higher: it takes {y['confusion']['fp']} ordinary "
-                           "request(s) for Socket.IO (each would lose its session)")
+            fp = y["confusion"]["fp"]
+            lose = "it would lose its session" if fp == 1 else "each would lose its session"
+            reasons.append(f"its precision is not higher: it takes {plural(fp, 'ordinary request')} "
+                           f"for Socket.IO ({lose})")
         if mistakes.empty:
             reasons.append("it gets every request of the corpus right")
         else:
-            reasons.append(f"it gets {len(mistakes)} request(s) wrong (FP: an ordinary request taken for "
-                           "Socket.IO; FN: a WebSocket/Engine.IO request missed):")
+            reasons.append(f"it gets {plural(len(mistakes), 'request')} wrong (FP: an ordinary request "
+                           "taken for Socket.IO; FN: a WebSocket/Engine.IO request missed):")
         if recall_ok and precision_up:
             return Feedback("correct", "your detector beats the write-up's: recall at least as high, "
                             "precision higher.", tuple(reasons), None, mistakes)
@@ -720,7 +879,8 @@ class BeatTheWriteup(Hints):
 
 
 __all__ = [
-    "BeatTheWriteup", "FailingRequests", "Feedback", "PLACEHOLDER", "PredictThenMeasure",
-    "as_decision", "f1", "failing_truth", "is_placeholder", "kit_file", "naive_counts",
-    "writeup_false_positive_signals",
+    "NAME_ALIASES", "BeatTheWriteup", "FailingRequests", "Feedback", "PLACEHOLDER", "PredictThenMeasure",
+    "answer_key", "answers_summary", "as_count", "as_decision", "f1", "failing_truth", "is_placeholder",
+    "kit_file", "naive_counts", "normalise_flag", "normalise_name", "normalise_path", "normalise_text",
+    "plural", "same_answer", "writeup_false_positive_signals",
 ]

@@ -1,11 +1,12 @@
 """Reset the lab between training groups: ``python -m wslab.teach.reset`` (``make reset``).
 
-1. stops stray lab processes: ``wslab serve`` / ``wslab reproduce`` /
-   ``wslab experiment`` commands and ``redis-server`` children the lab started
-   (their data folder is named ``wslab-redis-*``);
-2. deletes the kit's own Redis keys (``wslab:*``) on ``$REDIS_URL``, or on
-   127.0.0.1:6379 if a server answers there; other keys are not touched;
-3. removes ``reports/``.
+1. stops the processes the kit itself started and recorded (``wslab serve``,
+   ``redis-server`` children, experiment subprocesses; see
+   :mod:`wslab.lab.pids`) and no others: nothing is matched by name;
+2. deletes the kit's own Redis keys (``wslab:*``, or ``--prefix``) on
+   ``$REDIS_URL``, or on 127.0.0.1:6379 if a server answers there; other keys
+   are not touched;
+3. removes ``reports/`` and ``logs/`` (the lab's own output folders).
 
 It never stops Jupyter kernels; restart those from JupyterLab.
 """
@@ -15,41 +16,25 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import sys
 from pathlib import Path
 
 from wslab.errors import WslabError
+from wslab.lab import pids
 from wslab.lab.redis_backend import connect_url
 
-KEY_PATTERN = "wslab:*"
-LAB_COMMANDS = ("wslab serve", "wslab reproduce", "wslab experiment", "wslab.teach.report")
+#: The prefix of every key the kit writes (sessions, Socket.IO queues).
+KEY_PREFIX = "wslab:"
 
 
-def stray_processes() -> list[tuple[int, str]]:
-    """``(pid, command line)`` of lab processes other than this one (Linux ``/proc``)."""
-    found = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        pid = int(entry.name)
-        if pid == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-        except OSError:
-            continue
-        is_lab = any(c in cmdline for c in LAB_COMMANDS) or (
-            "redis-server" in cmdline and "wslab-redis-" in cmdline)
-        if is_lab:
-            found.append((pid, cmdline))
-    return found
-
-
-def clear_keys(url: str) -> int:
-    """Delete the kit's keys on the Redis at *url*; return how many were deleted."""
+def clear_keys(url: str, prefix: str = KEY_PREFIX) -> int:
+    """Delete the keys under *prefix* on the Redis at *url*; return how many were deleted."""
+    if not prefix:
+        raise WslabError("refusing to delete keys with an empty prefix")
     client = connect_url(url, timeout=1)
     deleted = 0
     batch = []
-    for key in client.scan_iter(match=KEY_PATTERN, count=1000):
+    for key in client.scan_iter(match=prefix + "*", count=1000):
         batch.append(key)
         if len(batch) == 500:
             deleted += client.delete(*batch)
@@ -63,24 +48,23 @@ def main(argv: list[str] | None = None) -> int:
     """Run the three reset steps and say what each did."""
     parser = argparse.ArgumentParser(prog="python -m wslab.teach.reset", description=__doc__.split("\n")[0])
     parser.add_argument("--reports", type=Path, default=Path("reports"))
+    parser.add_argument("--logs", type=Path, default=Path("logs"))
+    parser.add_argument("--prefix", default=KEY_PREFIX, help="Redis key prefix to clear (default %(default)s)")
     args = parser.parse_args(argv)
-    for pid, cmdline in stray_processes():
-        try:
-            os.kill(pid, signal.SIGTERM)
-            print(f"stopped {pid}: {cmdline[:100]}")
-        except ProcessLookupError:
-            pass
+    for record in pids.stop_all():
+        print(f"stopped {record.what} (pid {record.pid})")
     url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     try:
-        print(f"deleted {clear_keys(url)} {KEY_PATTERN} key(s) on {url}")
+        print(f"deleted {clear_keys(url, args.prefix)} {args.prefix}* key(s) on {url}")
     except WslabError as exc:
         if os.environ.get("REDIS_URL"):
             print(f"reset: error: {exc}", file=sys.stderr)
             return 1
         print("no Redis on 127.0.0.1:6379; no keys to clear")
-    if args.reports.exists():
-        shutil.rmtree(args.reports)
-        print(f"removed {args.reports}/")
+    for folder in (args.reports, args.logs):
+        if folder.exists():
+            shutil.rmtree(folder)
+            print(f"removed {folder}/")
     return 0
 
 

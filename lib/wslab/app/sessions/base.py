@@ -60,6 +60,10 @@ class RedisSession(CallbackDict, SessionMixin):
 
     modified = False
     accessed = False
+    #: True when the cookie that named this session was signed with a key from
+    #: ``SECRET_KEY_FALLBACKS``: saving it sets the cookie again, signed with the
+    #: current key, even when Flask would not otherwise refresh the cookie.
+    resign_cookie = False
 
     def __init__(self, initial: Mapping[str, Any] | None = None, sid: str | None = None,
                  new: bool = False) -> None:
@@ -102,13 +106,23 @@ class RedisSession(CallbackDict, SessionMixin):
 class UnavailableSession(RedisSession):
     """The empty session served while Redis cannot be reached.
 
-    Pages can read it and even write to it, but it is never saved and never
-    touches the cookie, so the visitor's stored session is waiting for them
-    when Redis is back.
+    Pages can read it and even write to it, but it is never saved, so the
+    visitor's stored session is waiting for them when Redis is back.  The one
+    exception is a request that empties it (``clear()``, or ``pop()`` of a key,
+    as a log-out does): that counts as a change even though nothing was there
+    to remove, so the interface can delete the cookie and forget the stored
+    session ``stored_sid``, the id the visitor's cookie named.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, stored_sid: str | None = None) -> None:
         super().__init__(sid=None, new=False)
+        self.stored_sid = stored_sid
+
+    def pop(self, key: str, *default: Any) -> Any:
+        """Like :meth:`dict.pop`; always marks the session modified, as a removal request."""
+        self.modified = True
+        self.accessed = True
+        return super().pop(key, *default)
 
 
 class SessionStats(Mapping[str, int]):
@@ -194,14 +208,23 @@ class RedisSessionStore(SessionInterface):
         return max(1, int(app.permanent_session_lifetime.total_seconds()))
 
     def cookie_options(self, app: Flask) -> dict[str, Any]:
-        """Return the session cookie's attributes from the Flask config, as Flask computes them."""
-        return {
+        """Return the session cookie's attributes from the Flask config, as Flask computes them.
+
+        ``partitioned`` (``SESSION_COOKIE_PARTITIONED``) is included only where
+        Flask has :meth:`get_cookie_partitioned` (Flask 3.1 and newer, whose
+        Werkzeug knows the attribute).
+        """
+        options = {
             "domain": self.get_cookie_domain(app),
             "path": self.get_cookie_path(app),
             "secure": self.get_cookie_secure(app),
             "httponly": self.get_cookie_httponly(app),
             "samesite": self.get_cookie_samesite(app),
         }
+        get_partitioned = getattr(self, "get_cookie_partitioned", None)
+        if get_partitioned is not None:
+            options["partitioned"] = get_partitioned(app)
+        return options
 
     def load(self, sid: str) -> dict[str, Any] | None:
         """Return the stored data of *sid*, or None if there is none.
