@@ -25,9 +25,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 FORMATS = ("iso", "basic", "thread", "bare")
 GARBAGE = [b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n", b"\xff\xfe\xfd\r\n\r\n"]
@@ -37,7 +37,7 @@ DEADLINE = 60.0
 #: The status of a Werkzeug request line: ``[dd/Mon/yyyy hh:mm:ss] "<anything>" <status> <size>``.
 #: Written for the tests, independently of :mod:`wslab.logs`.
 REQUEST_STATUS = re.compile(rb'\[\d\d/[A-Z][a-z]{2}/\d{4} \d\d:\d\d:\d\d\] ".*" (\d{3}) (?:\d+|-)(?=\s|$)', re.M)
-BAD_SYNTAX = b"code 400, message Bad request syntax"
+BAD_SYNTAX = b"code 400, message Bad request syntax ("
 WRITE_ERROR_LINE = re.compile(rb"^AssertionError: write\(\) before start_response", re.M)
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 import socket
-import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
@@ -201,18 +201,22 @@ def test_takeover_detection_needs_the_socket_and_both_headers():
     assert not is_websocket_takeover({"HTTP_UPGRADE": "websocket", "werkzeug.socket": object()})
 
 
-def _socketio_session(url: str) -> None:
+def _socketio_session(url: str) -> str:
+    """Connect over a direct WebSocket, call ``echo``, disconnect; return what ``echo`` answered."""
     client = socketio.Client(reconnection=False)
     client.connect(url, transports=["websocket"], wait_timeout=5)
-    assert client.call("echo", "ping", timeout=5) == "ping"
-    client.disconnect()
+    try:
+        return client.call("echo", "ping", timeout=5)
+    finally:
+        client.disconnect()
 
 
-def _wait_for(records: list[str], count: int, timeout: float = 10.0) -> None:
+def _wait_for(records: list[str], count: int, timeout: float = 20.0) -> None:
+    """Wait until *count* WebSocket request lines are logged; fail the test after *timeout* s."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if sum('/socket.io/' in r and "transport=websocket" in r for r in records) >= count:
-            return
+    while sum('/socket.io/' in r and "transport=websocket" in r for r in records) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"fewer than {count} WebSocket request lines logged within {timeout:.0f} s")
         time.sleep(0.05)
 
 
@@ -221,13 +225,11 @@ def test_guard_ends_direct_websockets_without_500_or_400():
     clients = 3
     with serve(guarded=True) as (host, port, guard, records):
         url = f"http://{host}:{port}"
-        threads = [threading.Thread(target=_socketio_session, args=(url,)) for _ in range(clients)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(15)
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            answers = [f.result(timeout=30) for f in [pool.submit(_socketio_session, url) for _ in range(clients)]]
         _wait_for(records, clients)
         ended = guard.ended
+    assert answers == ["ping"] * clients
     text = "\n".join(records).encode()
     lines = logcheck.requests(text)
     direct = [r for r in lines if "transport=websocket" in r["target"]]
