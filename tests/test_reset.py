@@ -177,6 +177,16 @@ def test_reset_stops_the_kits_server_and_clears_only_its_keys(
     assert list(run_dir.glob("*.json")) == []
 
 
+def test_a_serve_stopped_while_it_starts_still_stops_cleanly(run_dir: Path, spawn, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    server = spawn([sys.executable, "-m", "wslab", "serve", "--port", str(port), "--redis-url", "fakeredis",
+                    "--log", str(tmp_path / "serve.log")])
+    wait_until(lambda: (run_dir / f"{server.pid}.json").exists(), what="wslab serve to register")
+    stopped = pids.stop_all(timeout=30)  # at once: the stack may still be starting
+    assert [r.pid for r in stopped] == [server.pid]
+    assert server.wait(timeout=30) == 0
+
+
 def test_reset_refuses_an_empty_prefix() -> None:
     with pytest.raises(Exception, match="empty prefix"):
         reset.clear_keys("redis://127.0.0.1:1/0", "")

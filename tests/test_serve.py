@@ -65,7 +65,7 @@ def test_variants_it_cannot_serve(variant: str, message: str, capsys: pytest.Cap
 def test_warns_when_the_browser_client_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                   capsys: pytest.CaptureFixture) -> None:
     monkeypatch.setattr(browser_client, "VENDOR_JS", tmp_path / "absent.js")
-    monkeypatch.setattr(serve, "_wait_for_stop", lambda: None)
+    monkeypatch.setattr(serve, "_wait_for_stop", lambda stop: None)
     args = argparse.Namespace(variant="before", port=0, log=str(tmp_path / "web.log"), redis_url="fakeredis")
     assert serve.run(args) == 0
     captured = capsys.readouterr()

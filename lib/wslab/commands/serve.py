@@ -7,6 +7,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from wslab.app.browser_client import (
@@ -41,17 +43,24 @@ def _check_variant(name: str) -> None:
                          "not run; serve 'before' here, or use 'wslab experiment' for it")
 
 
-def _wait_for_stop() -> None:
-    """Block until Ctrl-C or SIGTERM."""
+@contextmanager
+def _stop_on_sigterm() -> Iterator[threading.Event]:
+    """An event that SIGTERM sets, from the start of the block: a stop during start-up is kept."""
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _wait_for_stop(stop: threading.Event) -> None:
+    """Block until Ctrl-C or until *stop* is set."""
     try:
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _banner(stack: Any) -> list[str]:
@@ -70,12 +79,12 @@ def run(args: argparse.Namespace) -> int:
     from wslab.lab.stack import LabStack
 
     _check_variant(args.variant)
-    with pids.registered(os.getpid(), "wslab serve"), \
+    with _stop_on_sigterm() as stop, pids.registered(os.getpid(), "wslab serve"), \
             LabStack(args.variant, log_path=args.log, redis_url=args.redis_url, port=args.port) as stack:
         if client_js_path() is None:
             print(f"wslab serve: warning: {missing_client_message()}", file=sys.stderr, flush=True)
         print("\n".join(_banner(stack)), flush=True)
-        _wait_for_stop()
+        _wait_for_stop(stop)
         print("wslab serve: stopping", flush=True)
     print("wslab serve: stopped", flush=True)
     return 0
