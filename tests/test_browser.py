@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,16 @@ def _websocket_statuses(log: Path) -> list[int]:
     return [r["status"] for r in request_lines(read(log)) if "transport=websocket" in r["target"]]
 
 
+def _wait_for_websocket_lines(log: Path, count: int, timeout: float = 30.0) -> list[int]:
+    """The WebSocket statuses once *count* are logged; fail after *timeout* seconds."""
+    deadline = time.monotonic() + timeout
+    while len(statuses := _websocket_statuses(log)) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{len(statuses)} of {count} WebSocket request lines logged within {timeout:.0f} s")
+        time.sleep(0.05)
+    return statuses
+
+
 def test_live_notifications_and_clean_console(page: Any, tmp_path: Path) -> None:
     with LabStack("guard", log_path=tmp_path / "web.log", redis_url="fakeredis") as stack:
         page.goto(stack.url + "/login")
@@ -119,8 +130,9 @@ def test_closing_the_page(variant: str, server_errors: int, page: Any, tmp_path:
         _open(page, stack.url)
         before_close = _websocket_statuses(log)
         page.close()
+        statuses = _wait_for_websocket_lines(log, 1)
         stack.wait_idle(15)
-        statuses = _websocket_statuses(log)
+        statuses = _websocket_statuses(log)  # and no second line once everything has ended
     assert page.wslab_errors == [], "the browser console stays clean either way"
     assert before_close == [], "the WebSocket request is logged only once it has closed"
     assert len(statuses) == 1

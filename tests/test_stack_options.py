@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 
@@ -13,17 +14,30 @@ from wslab.lab.stack import LabStack
 from wslab.lab.traffic import Workload, run_workload
 
 
+def wait_for_websocket_lines(log, count: int, timeout: float = 30.0) -> bytes:  # type: ignore[no-untyped-def]
+    """The log's bytes once it holds *count* WebSocket request lines; fail after *timeout* s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        data = logcheck.read(log)
+        if sum("transport=websocket" in r["target"] for r in logcheck.requests(data)) >= count:
+            return data
+        if time.monotonic() > deadline:
+            raise AssertionError(f"fewer than {count} WebSocket request lines within {timeout:.0f} s")
+        time.sleep(0.05)
+
+
 @pytest.mark.incident
 def test_removing_the_guard_in_place_brings_the_500_back(tmp_path, no_leaks):
     log = tmp_path / "webapp.log"
     with LabStack("guard", log_path=log, redis_url="fakeredis") as stack:
         first = run_workload(stack, Workload(ws_users=2))
         stack.wait_idle()
-        guarded = logcheck.read(log)
+        guarded = wait_for_websocket_lines(log, 2)
         stack.apply(guard=False)
         assert stack.demo.guard is None
         second = run_workload(stack, Workload(ws_users=3))
         stack.wait_idle()
+        wait_for_websocket_lines(log, 5)
     assert first.errors() == [] and second.errors() == []
     after = logcheck.read(log)[len(guarded):]
     assert [r["status"] for r in logcheck.requests(guarded) if "transport=websocket" in r["target"]] == [101, 101]
