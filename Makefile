@@ -5,11 +5,17 @@ PY := $(VENV)/bin/python
 CURRENT := .venv-current
 CURRENT_PY := $(CURRENT)/bin/python
 PIP_QUIET ?= -q
-# The library tests run in two worker processes, one test file per worker at a time
-# (module fixtures stay shared); XDIST= runs them in one process.
-XDIST ?= -n 2 --dist loadfile
+# The library tests run in three worker processes, one test file per worker at a time
+# (module fixtures stay shared; many tests wait on sockets, so three keep two cores busy);
+# XDIST= runs them in one process.
+XDIST ?= -n 3 --dist loadfile
+# nbval runs two notebooks at a time, each whole on one worker. An exercise and its
+# solution append to the same logs/exercise_*.log, so the solutions run after the tasks.
+NBVAL_XDIST ?= -n 2 --dist loadfile
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
-EXERCISES := $(sort $(wildcard notebooks/exercises/*.ipynb notebooks/exercises/solutions/*.ipynb))
+TASKS := $(sort $(wildcard notebooks/exercises/*.ipynb))
+SOLUTIONS := $(sort $(wildcard notebooks/exercises/solutions/*.ipynb))
+EXERCISES := $(TASKS) $(SOLUTIONS)
 
 VENDOR_JS := lib/wslab/app/static/vendor/socket.io.min.js
 
@@ -60,11 +66,13 @@ test-lib: install browser-setup $(CURRENT)/.installed
 	$(PY) -m pytest -q -rs $(XDIST) tests
 
 test-current: $(CURRENT)/.installed
-	$(CURRENT_PY) -m pytest -q -rs $(XDIST) -m "not incident" tests
+	$(CURRENT_PY) -m pytest -q -rs $(XDIST) -m "not incident and not pins_independent" tests
 
 nbval: install $(CURRENT)/.installed
-	$(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
-		--nbval-sanitize-with notebooks/nbval_sanitize.cfg $(NOTEBOOKS) $(EXERCISES)
+	$(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env $(NBVAL_XDIST) \
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg $(NOTEBOOKS) $(TASKS)
+	$(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env $(NBVAL_XDIST) \
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg $(SOLUTIONS)
 
 notebooks: install $(CURRENT)/.installed
 	$(PY) -m wslab.teach.report --in-place $(NOTEBOOKS) $(EXERCISES)

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 from wslab.logs import parse_log, summarize
+from wslab.logs.redact import REDACTION_NOTE, redact_file
 from wslab.versions import stack_versions
 
 WORKLOAD = {"ws-users": 20, "upgrade-users": 5, "polling-users": 3, "http-users": 10}
 VARIANTS = ("before", "writeup-fix", "guard", "no-session")
-PREFIX = re.compile(r'File "[^"]*?/(lib/python\d\.\d+/(?:site-packages/)?)')
 
 
 def record(variant: str, out: Path) -> dict:
@@ -33,8 +32,7 @@ def record(variant: str, out: Path) -> dict:
     args = ["reproduce", "--variant", variant, "--log", str(log), "--redis-url", "fakeredis", "--json",
             "--no-progress"] + [f"--{k}={v}" for k, v in WORKLOAD.items()]
     subprocess.run([sys.executable, "-m", "wslab", *args], check=True, capture_output=True, text=True)
-    text = log.read_text(encoding="utf-8")
-    log.write_text(PREFIX.sub(r'File "<prefix>/\1', text), encoding="utf-8")
+    redact_file(log)
     summary = summarize(parse_log(log))
     return {
         "file": log.name,
@@ -42,7 +40,7 @@ def record(variant: str, out: Path) -> dict:
                    + f" --log {log.name}",
         "versions": stack_versions(),
         "redis": "fakeredis",
-        "edits": "install prefix in traceback paths replaced with <prefix>",
+        "edits": REDACTION_NOTE,
         "counts": {k: summary[k] for k in ("request_lines", "status_counts", "server_errors",
                                            "write_before_start_response", "bad_request_syntax_lines",
                                            "unparsed_lines")},

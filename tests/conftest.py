@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import fakeredis
 import pytest
 import redis
+from hypothesis import settings
 
 from wslab.errors import WslabError
 from wslab.lab.redis_backend import RedisHandle, connect_url, start_redis_server
@@ -17,6 +18,12 @@ DEFAULT_REAL_URL = "redis://127.0.0.1:6379/0"
 
 #: Set by ``.ci/run``: a run that must skip nothing turns every skip into a failure.
 NO_SKIPS = os.environ.get("WSLAB_NO_SKIPS") == "1"
+
+# CI explores the same examples on every run (a property test that finds a new case there
+# would fail a submission at random); elsewhere the examples vary from run to run.
+settings.register_profile("ci", derandomize=True)
+if NO_SKIPS:
+    settings.load_profile("ci")
 
 
 def _as_failure(report: pytest.CollectReport | pytest.TestReport) -> None:

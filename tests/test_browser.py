@@ -93,14 +93,18 @@ def _websocket_statuses(log: Path) -> list[int]:
     return [r["status"] for r in request_lines(read(log)) if "transport=websocket" in r["target"]]
 
 
-def _wait_for_websocket_lines(log: Path, count: int, timeout: float = 30.0) -> list[int]:
-    """The WebSocket statuses once *count* are logged; fail after *timeout* seconds."""
+def _dropped_websockets(stack: LabStack) -> list[str]:
+    """The error names of WebSocket requests Werkzeug dropped without a log line."""
+    return [d.error for d in stack.server.dropped if "transport=websocket" in d.target]
+
+
+def _wait_for_websocket_end(stack: LabStack, log: Path, timeout: float = 30.0) -> None:
+    """Wait until a WebSocket request is logged or dropped; fail after *timeout* seconds."""
     deadline = time.monotonic() + timeout
-    while len(statuses := _websocket_statuses(log)) < count:
+    while not (_websocket_statuses(log) or _dropped_websockets(stack)):
         if time.monotonic() > deadline:
-            raise AssertionError(f"{len(statuses)} of {count} WebSocket request lines logged within {timeout:.0f} s")
+            raise AssertionError(f"the WebSocket request neither logged nor dropped within {timeout:.0f} s")
         time.sleep(0.05)
-    return statuses
 
 
 def test_live_notifications_and_clean_console(page: Any, tmp_path: Path) -> None:
@@ -122,18 +126,29 @@ def test_live_notifications_and_clean_console(page: Any, tmp_path: Path) -> None
         shutil.copyfile(shot, SCREENSHOT)
 
 
-@pytest.mark.parametrize("variant, server_errors", [pytest.param("before", 1, marks=pytest.mark.incident),
-                                                    ("guard", 0)])
-def test_closing_the_page(variant: str, server_errors: int, page: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("variant, logged_status", [pytest.param("before", 500, marks=pytest.mark.incident),
+                                                    ("guard", 101)])
+def test_closing_the_page(variant: str, logged_status: int, page: Any, tmp_path: Path) -> None:
+    """Closing the tab ends the page's WebSocket; the log shows how it ended.
+
+    Chromium sometimes resets the TCP connection as the tab closes. Werkzeug then
+    drops the request without any log line, even though the app failed the same
+    way (its read of the closed socket raises ``ConnectionResetError`` while it
+    handles the ``AssertionError``). The guard answers 101 before that read, so its
+    line is always written.
+    """
     log = tmp_path / "web.log"
     with LabStack(variant, log_path=log, redis_url="fakeredis") as stack:
         _open(page, stack.url)
         before_close = _websocket_statuses(log)
         page.close()
-        statuses = _wait_for_websocket_lines(log, 1)
+        _wait_for_websocket_end(stack, log)
         stack.wait_idle(15)
         statuses = _websocket_statuses(log)  # and no second line once everything has ended
+        dropped = _dropped_websockets(stack)
     assert page.wslab_errors == [], "the browser console stays clean either way"
     assert before_close == [], "the WebSocket request is logged only once it has closed"
-    assert len(statuses) == 1
-    assert sum(s >= 500 for s in statuses) == server_errors
+    if variant == "guard":
+        assert statuses == [logged_status]
+    else:
+        assert (statuses, dropped) in (([logged_status], []), ([], ["ConnectionResetError"])), (statuses, dropped)

@@ -14,6 +14,8 @@ import pytest
 
 from wslab.logs import parse_log, scan_summary, summarize
 
+pytestmark = pytest.mark.pins_independent
+
 LOGS = Path(__file__).resolve().parents[1] / "data" / "logs"
 
 #: file -> (status counts, write() before start_response tracebacks, Bad request syntax records)

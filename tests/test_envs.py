@@ -19,6 +19,8 @@ from wslab import cli
 from wslab.errors import WslabError
 from wslab.lab import envs
 
+pytestmark = pytest.mark.pins_independent
+
 ROOT = Path(__file__).resolve().parent.parent
 PIN_LINE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s#;]+)", re.M)
 

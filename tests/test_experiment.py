@@ -1,4 +1,4 @@
-"""``wslab experiment``: its rows, its outputs, the current-pins subprocess, and an outside check."""
+"""``wslab experiment``: its rows, its outputs, the subprocess runner, and an outside check."""
 
 from __future__ import annotations
 
@@ -16,15 +16,13 @@ import socketio
 from flask import Flask
 from flask_socketio import SocketIO
 
-import wslab
 from werkzeug_server import threaded_server, werkzeug_messages
-from wslab.study import envrun as upgraded
+from wslab.study import envrun
 from wslab.errors import WslabError
 from wslab.study.cells import TRANSPORTS, run_cell
 from wslab.study.experiment import ROW_FIELDS, Plan, json_rows, run_experiment, write_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
-CURRENT_PYTHON = ROOT / ".venv-current" / "bin" / "python"
 FIVE_XX = re.compile(r'" 5\d\d ')
 
 
@@ -133,7 +131,8 @@ def test_cli_hot_apply_writes_its_table_chart_and_log(tmp_path):
     out = tmp_path / "o"
     done = subprocess.run([sys.executable, "-m", "wslab", "experiment", "--out", str(out),
                            "--variants", "guard", "--transports", "http", "--users", "1",
-                           "--hot-apply", "--no-progress"], capture_output=True, text=True, timeout=240)
+                           "--hot-apply", "--phase-seconds", "3", "--no-progress"],
+                          capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr
     assert "hot_apply_chart" in done.stdout and "hot_apply_csv" in done.stdout
     phases = pd.read_csv(out / "hot_apply.csv")
@@ -148,51 +147,20 @@ def test_cli_hot_apply_writes_its_table_chart_and_log(tmp_path):
     assert (out / "hot_apply.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-# -- the current-pins subprocess ---------------------------------------------------------------
+# -- the subprocess runner ---------------------------------------------------------------------
 
-def test_repo_root_without_requirements_is_one_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(wslab, "__file__", str(tmp_path / "lib" / "wslab" / "__init__.py"))
-    with pytest.raises(WslabError, match=r"requirements/current.txt not found under"):
-        upgraded.repo_root()
-
-
-def test_existing_venv_is_reused(tmp_path, monkeypatch):
-    python = upgraded.venv_python(tmp_path)
-    python.parent.mkdir(parents=True)
-    python.touch()
-    (tmp_path / upgraded.VENV_NAME / upgraded.MARKER).touch()
-    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail("must not build"))
-    assert upgraded.ensure_current_venv(tmp_path) == python
+def test_a_variant_runs_in_a_subprocess_and_its_rows_come_back(tmp_path):
+    job = envrun.start(sys.executable, "no-session", ["http"], tmp_path / "logs", 1, "fakeredis")
+    rows = envrun.collect(job)
+    assert [(r["variant"], r["transport"], r["sessions"]) for r in rows] == [("no-session", "http", 1)]
+    assert (tmp_path / "logs" / "no-session-http.log").exists()
 
 
-def test_missing_venv_is_built_with_the_current_pins(tmp_path, monkeypatch, capsys):
-    calls = []
-
-    def fake_run(command, **kwargs):
-        calls.append(command)
-        if command[1:3] == ["-m", "venv"]:
-            upgraded.venv_python(tmp_path).parent.mkdir(parents=True)
-            upgraded.venv_python(tmp_path).touch()
-        return subprocess.CompletedProcess(command, 0, "", "")
-
-    monkeypatch.setattr(subprocess, "run", fake_run)
-    upgraded.ensure_current_venv(tmp_path)
-    assert calls[1][1:] == ["-m", "pip", "install", "-q", "-r", "requirements/current.txt", "-e", "."]
-    assert "creating .venv-current" in capsys.readouterr().err
-    assert (tmp_path / ".venv-current" / ".installed").exists()
-
-
-@pytest.mark.skipif(not CURRENT_PYTHON.exists(), reason=".venv-current not built (make test-current)")
-def test_upgraded_cells_run_on_the_current_pins(tmp_path):
-    pins = dict(line.split("==") for line in (ROOT / "requirements" / "current.txt").read_text().splitlines()
-                if "==" in line)
-    rows = upgraded.collect(upgraded.start(CURRENT_PYTHON, "before", ["websocket"], tmp_path / "logs", 2,
-                                           "fakeredis", label="upgraded"))
-    assert [(r["variant"], r["transport"]) for r in rows] == [("upgraded", "websocket")]
-    assert rows[0]["python_engineio"] == pins["python-engineio"]
-    assert rows[0]["werkzeug"] == pins["werkzeug"]
-    assert rows[0]["server_errors"] == 0
-    assert (tmp_path / "logs" / "upgraded-websocket.log").exists()
+def test_a_failing_subprocess_is_one_error_naming_it(tmp_path):
+    job = envrun.launch(sys.executable, "wslab.study.envrun", ["--log-dir", str(tmp_path), "--variant", "nope"],
+                        "nope")
+    with pytest.raises(WslabError, match=r"the nope run failed \(exit 2\): .*unknown variant 'nope'"):
+        envrun.collect(job)
 
 
 # -- the same libraries outside the kit ----------------------------------------------------------

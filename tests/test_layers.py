@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.pins_independent
+
 PACKAGE = Path(__file__).resolve().parents[1] / "lib" / "wslab"
 
 #: Lowest first. A module may import its own layer or any layer below it.

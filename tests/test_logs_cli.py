@@ -15,6 +15,8 @@ from wslab.cli import main
 from wslab.logs import ERROR_RATE_DEFINITION
 from wslab.logs import summary as summary_module
 
+pytestmark = pytest.mark.pins_independent
+
 SAMPLES = Path(__file__).parent / "logsamples"
 ISO = SAMPLES / "iso.log"
 

@@ -18,6 +18,8 @@ from wslab.logs import (
     wilson_interval,
 )
 
+pytestmark = pytest.mark.pins_independent
+
 SAMPLES = Path(__file__).parent / "logsamples"
 
 

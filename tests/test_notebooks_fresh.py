@@ -24,6 +24,8 @@ from wslab.teach import stamps as notebook_stamp
 from wslab.teach.stamps import (code_hash, execution_problems, library_changed, library_files, library_hash,
                                   stale_reasons, stamp, stamp_of)
 
+pytestmark = pytest.mark.pins_independent
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 

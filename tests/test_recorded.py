@@ -8,6 +8,8 @@ from wslab.errors import WslabError
 from wslab.logs import parse_log, summarize
 from wslab.study.recorded import MANIFEST, against_what_was_sent, load_manifest, users_sent, variant_of
 
+pytestmark = pytest.mark.pins_independent
+
 
 def test_users_sent_reads_both_option_spellings() -> None:
     command = "wslab reproduce --variant before --ws-users=20 --upgrade-users 5 --http-users=10"

@@ -72,7 +72,7 @@ def test_unknown_variant_is_one_line(tmp_path):
     done = run("reproduce", "--variant", "nope", "--log", str(tmp_path / "x.log"))
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "wslab: error: unknown variant 'nope' (choose from no-session, before, writeup-fix, guard, upgraded)"]
+        "wslab: error: unknown variant 'nope' (choose from no-session, before, writeup-fix, guard)"]
     assert not (tmp_path / "x.log").exists()
 
 

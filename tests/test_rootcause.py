@@ -19,7 +19,9 @@ from packaging.version import Version
 
 from wslab.study import rootcause
 from wslab.study.rootcause import DIRECT, UPGRADE
-from wslab.study.writeup import compare_blocks
+from wslab.lab.stack import LabStack
+from wslab.lab.traffic import Workload, run_workload
+from wslab.study.writeup import compare_blocks, first_error_block
 
 #: python-engineio from 4.13.4 on raises ConnectionError under Werkzeug instead of returning [].
 ENGINEIO_RAISES = Version(version("python-engineio")) >= Version("4.13.4")
@@ -52,6 +54,16 @@ def test_an_app_that_calls_start_response_is_not_an_error(tmp_path: Path) -> Non
 def test_minimal_app_block_matches_the_writeup_part_by_part(tmp_path: Path) -> None:
     demo = rootcause.minimal_app_demo(tmp_path / "minimal.log")
     assert compare_blocks(demo["error_block"])["same"].all()
+
+
+@pytest.mark.incident
+def test_the_lab_stacks_block_matches_the_writeup_part_by_part(tmp_path: Path) -> None:
+    """The block notebook 01 compares: the traffic driver's direct WebSocket on the ``before`` stack."""
+    log = tmp_path / "before.log"
+    with LabStack("before", log_path=log, redis_url="fakeredis") as stack:
+        run_workload(stack, Workload(ws_users=1))
+    comparison = compare_blocks(first_error_block(log))
+    assert comparison["same"].all(), comparison.loc[~comparison["same"], "this run"].tolist()
 
 
 def test_code_path_is_read_from_the_installed_packages() -> None:

@@ -54,7 +54,7 @@ def test_port_in_use_is_one_error_line() -> None:
     assert err.strip().splitlines() == [f"wslab: error: port {port} on 127.0.0.1 is already in use"]
 
 
-@pytest.mark.parametrize("variant, message", [("upgraded", "needs the current releases"),
+@pytest.mark.parametrize("variant, message", [("upgraded", "unknown variant"),
                                               ("nope", "unknown variant")])
 def test_variants_it_cannot_serve(variant: str, message: str, capsys: pytest.CaptureFixture) -> None:
     assert main(["serve", "--variant", variant]) == 2

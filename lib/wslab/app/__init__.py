@@ -5,7 +5,7 @@
 ``detection``        WebSocket / Engine.IO request detectors (the write-up's and a precise one)
 ``guard``            the WSGI guard that ends WebSocket requests cleanly
 ``socketio_config``  the write-up's Socket.IO configuration
-``variants``         the named arrangements: no-session, before, writeup-fix, guard, upgraded
+``variants``         the named arrangements: no-session, before, writeup-fix, guard
 ``browser_client``   where the page's Socket.IO client script comes from
 
 Nothing here starts a server: :mod:`wslab.lab` does.

@@ -1,17 +1,18 @@
 """The named stack variants shared by ``wslab reproduce``, ``experiment`` and ``serve``.
 
-=============  ===================  ====================  =======  =========
-name           session interface    Socket.IO config      guard    pins
-=============  ===================  ====================  =======  =========
-no-session     Flask cookie         pre-fix               no       incident
-before         legacy Redis         pre-fix               no       incident
-writeup-fix    fixed Redis          write-up's fix        no       incident
-guard          legacy Redis         pre-fix               yes      incident
-upgraded       legacy Redis         pre-fix               no       current
-=============  ===================  ====================  =======  =========
+=============  ===================  ====================  =======
+name           session interface    Socket.IO config      guard
+=============  ===================  ====================  =======
+no-session     Flask cookie         pre-fix               no
+before         legacy Redis         pre-fix               no
+writeup-fix    fixed Redis          write-up's fix        no
+guard          legacy Redis         pre-fix               yes
+=============  ===================  ====================  =======
 
-``guard`` is ``before`` plus the WSGI guard, so the guard's effect is isolated;
-``upgraded`` is ``before`` on the current releases (run in their own venv).
+``guard`` is ``before`` plus the WSGI guard, so the guard's effect is isolated.
+A variant runs on whatever versions the interpreter has; the factor matrix
+(:mod:`wslab.study.matrix`) runs them on other versions and servers, one change
+at a time.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ class Variant:
     session: SessionKind
     config: ConfigKind
     guard: bool = False
-    pins: Literal["incident", "current"] = "incident"
     summary: str = ""
 
 
@@ -44,8 +44,6 @@ VARIANTS: dict[str, Variant] = {
         Variant("before", "legacy", "pre-fix", summary="legacy Redis sessions, pre-fix config"),
         Variant("writeup-fix", "fixed", "fixed", summary="the write-up's detection and config"),
         Variant("guard", "legacy", "pre-fix", guard=True, summary="'before' plus the WSGI guard"),
-        Variant("upgraded", "legacy", "pre-fix", pins="current",
-                summary="'before' on current releases"),
     )
 }
 

@@ -13,4 +13,6 @@ COMMANDS: list[str] = [
     "serve",
     "experiment",
     "envs",
+    "matrix",
+    "bisect",
 ]

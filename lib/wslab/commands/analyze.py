@@ -1,7 +1,10 @@
-"""``wslab analyze``: error rates, status counts and tracebacks from Werkzeug logs.
+"""``wslab analyze``: error rates, status counts and tracebacks from Werkzeug, gunicorn and nginx logs.
 
+Each log's format is detected from its opening lines, or given with
+``--format`` (see :mod:`wslab.logs.formats`).
 Exit codes: 0 on success; 1 when the logs hold no request lines (an empty file
-included); 2 for usage errors (a missing file, a directory, a bad option).
+included; gunicorn error logs, which hold none, need only hold lines); 2 for
+usage errors (a missing file, a directory, a bad option).
 Damaged input (invalid UTF-8, truncated gzip, foreign lines) is counted as
 unparsed, never fatal. Without ``--by``, ``--phase-at`` or ``--plot`` the logs are
 streamed with flat memory; with them, request rows are loaded into a DataFrame.
@@ -17,15 +20,19 @@ from pathlib import Path
 from typing import Any
 
 from wslab.errors import WslabError
+from wslab.logs.formats import AUTO, DETECT_LINES, FORMATS, get_format
 from wslab.logs.stats import ERROR_RATE_DEFINITION
 
 NAME = "analyze"
-HELP = "Count request lines, 5xx error rate and tracebacks in Werkzeug / Flask-SocketIO logs."
+HELP = "Count request lines, 5xx error rate and tracebacks in Werkzeug, gunicorn and nginx logs."
 GROUPINGS = ("phase", "minute", "transport", "route")
+FORMAT_CHOICES = (AUTO, *FORMATS)
 EPILOG = f"""\
 {ERROR_RATE_DEFINITION}.
 Phases: --phase-at T1 T2 splits at those instants into 'phase 0', 'phase 1', ...;
 without it, records 'phase: <name>' of logger 'wslab' in the log start a phase.
+Formats: {', '.join(FORMAT_CHOICES)}; 'auto' (the default) reads each
+file in the format most of its first {DETECT_LINES} lines have. A line of another format is unparsed.
 Exit codes: 0 ok, 1 no request lines found (e.g. an empty file), 2 usage error."""
 
 
@@ -44,6 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--plot", metavar="OUT.png", help="save a chart as PNG")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.add_argument(
+        "--format",
+        default=AUTO,
+        metavar="FORMAT",
+        help=f"the logs' format: {', '.join(FORMAT_CHOICES)} (default: auto, detected per file)",
+    )
     parser.add_argument(
         "--jobs",
         default=None,
@@ -85,6 +98,15 @@ def _jobs(value: str | None) -> int | None:
     return jobs
 
 
+def _format(value: str) -> str:
+    """The ``--format`` value, checked here (not by argparse) so a bad one is one error line."""
+    try:
+        get_format(value)
+    except WslabError:
+        raise WslabError(f"--format must be one of {', '.join(FORMAT_CHOICES)} (got {value!r})") from None
+    return value
+
+
 def _phase_instants(values: list[str]) -> list[Any]:
     import pandas as pd
 
@@ -97,32 +119,34 @@ def _phase_instants(values: list[str]) -> list[Any]:
     return instants
 
 
-def _require_requests(summary: dict[str, Any]) -> None:
-    if summary["request_lines"]:
-        return
+def _require_requests(summary: dict[str, Any], formats: list[str]) -> None:
+    """Fail (exit 1) for logs without request lines; a gunicorn error log needs only lines."""
     files = ", ".join(summary["files"])
     if summary["lines"] == 0:
         raise WslabError(f"{files}: empty, no log lines to analyze", exit_code=1)
+    if summary["request_lines"] or (formats and all(FORMATS[f].request is None for f in formats)):
+        return
     sample = (
         f"; first unparsed line: {summary['unparsed_samples'][0]!r}" if summary["unparsed_samples"] else ""
     )
+    labels = " or ".join(dict.fromkeys(FORMATS[f].label for f in formats if FORMATS[f].request is not None))
     raise WslabError(
-        f"{files}: no Werkzeug request lines among {summary['lines']} lines "
+        f"{files}: no {labels or 'Werkzeug'} request lines among {summary['lines']} lines "
         f"({summary['unparsed_lines']} unparsed{sample})",
         exit_code=1,
     )
 
 
-def _detailed(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
-    """Parse into DataFrames; return the summary and the per-group table (or ``None``)."""
+def _detailed(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], Any]:
+    """Parse into DataFrames; return the summary, the files' formats and the per-group table (or ``None``)."""
     from wslab.logs import charts, metrics
     from wslab.logs.parser import parse_logs
     from wslab.logs.summary import summarize
 
     instants = _phase_instants(args.phase_at)
-    parsed = parse_logs(args.logs)
+    parsed = parse_logs(args.logs, format=args.format)
     summary = summarize(parsed)
-    _require_requests(summary)
+    _require_requests(summary, parsed.formats)
     requests = parsed.requests
     phases = metrics.assign_phases(requests, phase_at=instants, markers=parsed.markers)
     by = args.by or ("phase" if instants or not parsed.markers.empty else None)
@@ -134,20 +158,21 @@ def _detailed(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
         else:
             fig = charts.plot_rate_by_group(table, by=by)
         fig.savefig(args.plot, dpi=150)
-    return summary, table
+    return summary, parsed.formats, table
 
 
 def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.2f} %"
 
 
-def format_text(summary: dict[str, Any]) -> str:
-    """The summary as aligned text lines."""
+def format_text(summary: dict[str, Any], formats: list[str] | None = None) -> str:
+    """The summary as aligned text lines (with the format each file was read in, if given)."""
     ci = summary["error_rate_ci95"]
     interval = f" (95 % CI {_percent(ci[0])} to {_percent(ci[1])})" if ci else ""
     statuses = ", ".join(f"{code}: {n}" for code, n in summary["status_counts"].items()) or "none"
     rows = [
         ("files", ", ".join(summary["files"])),
+        *([("formats", ", ".join(formats))] if formats else []),
         ("lines", summary["lines"]),
         ("request lines", summary["request_lines"]),
         ("status counts", statuses),
@@ -182,20 +207,23 @@ def run(args: argparse.Namespace) -> int:
     """Analyze the logs and print the summary (and the per-group table)."""
     check_logs(args.logs)
     jobs = _jobs(args.jobs)
+    _format(args.format)
     if args.by or args.phase_at or args.plot:
-        summary, table = _detailed(args)
+        summary, formats, table = _detailed(args)
     else:
-        from wslab.logs.summary import scan_summary
+        from wslab.logs.summary import scan_tally
 
-        summary, table = scan_summary(args.logs, jobs=jobs), None
-        _require_requests(summary)
+        tally = scan_tally(args.logs, jobs=jobs, format=args.format)
+        summary, formats, table = tally.as_dict(), tally.formats, None
+        _require_requests(summary, formats)
     if args.json:
+        summary["formats"] = formats
         if table is not None:
             summary["by"] = table.columns[0]
             summary["table"] = json.loads(table.to_json(orient="records", date_format="iso"))
         print(json.dumps(summary, indent=2))
     else:
-        print(format_text(summary))
+        print(format_text(summary, formats))
         if table is not None:
             print(_table_text(table))
     if args.plot:

@@ -21,7 +21,7 @@ from wslab.study.experiment import (
 )
 
 NAME = "experiment"
-HELP = ("Run one workload across the variants (no-session, before, writeup-fix, guard, upgraded) "
+HELP = ("Run one workload across the variants (no-session, before, writeup-fix, guard) "
         "and transports (websocket, upgrade, polling, http); write results.csv, results.json, "
         "per-cell logs and charts to --out.")
 
@@ -34,6 +34,16 @@ def _names(choices: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
             raise argparse.ArgumentTypeError(f"choose from {', '.join(choices)}")
         return names
     return parse
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if not 0.5 <= seconds <= 600:
+        raise argparse.ArgumentTypeError("must be between 0.5 and 600 seconds")
+    return seconds
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,6 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hot-apply", action="store_true",
                         help="also run the hot-apply run (fixes applied while traffic flows): "
                              "hot_apply.png, hot_apply.csv, logs/hot-apply.log")
+    parser.add_argument("--phase-seconds", type=_seconds, default=8.0, metavar="S",
+                        help="length of each phase of the hot-apply run (default: 8)")
     parser.add_argument("--sequential", action="store_true",
                         help="run the incident-pins variants one after another in this process "
                              "(default: one subprocess per variant, side by side)")
@@ -70,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     if args.hot_apply:
         from wslab.study.hot_apply import run_hot_apply
 
-        hot = run_hot_apply(out, redis_url=args.redis_url, progress=progress)
+        hot = run_hot_apply(out, phase_seconds=args.phase_seconds, redis_url=args.redis_url,
+                            progress=progress)
         paths.update(hot["paths"])
     if args.json:
         print(json.dumps(json_rows(table), indent=2))

@@ -32,10 +32,9 @@ def port(value: str) -> int:
 
 
 def add_variant(parser: argparse.ArgumentParser) -> None:
-    """``--variant NAME`` for the variants that run in this interpreter."""
-    local = [name for name, v in VARIANTS.items() if v.pins == "incident"]
+    """``--variant NAME``."""
     parser.add_argument("--variant", default="before", metavar="NAME",
-                        help=f"stack variant: {', '.join(local)} (default: before)")
+                        help=f"stack variant: {', '.join(VARIANTS)} (default: before)")
 
 
 def add_redis_url(parser: argparse.ArgumentParser) -> None:

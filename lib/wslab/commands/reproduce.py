@@ -43,8 +43,6 @@ def run(args: argparse.Namespace) -> int:
     """Run the reproduction and print what was sent and what was logged."""
     if args.variant not in VARIANTS:
         raise WslabError(f"unknown variant {args.variant!r} (choose from {', '.join(VARIANTS)})")
-    if VARIANTS[args.variant].pins != "incident":
-        raise WslabError(f"variant {args.variant!r} needs the current pins; use 'wslab experiment'")
     if args.concurrency < 1:
         raise WslabError("--concurrency must be at least 1")
     if Path(args.log).is_dir():

@@ -10,7 +10,9 @@
 It serves the app with :class:`werkzeug.serving.ThreadedWSGIServer`, the class
 ``socketio.run(app)`` and ``app.run()`` use in threading mode, so requests go
 through the very ``WSGIRequestHandler.run_wsgi`` that logged the incident.  The
-server listens on an ephemeral 127.0.0.1 port unless you give one.  Records of
+server listens on an ephemeral 127.0.0.1 port unless you give one; with
+``debugger=True`` it serves the app inside Werkzeug's debugger, as
+``socketio.run(app, debug=True)`` does.  Records of
 the ``werkzeug``, ``wslab``, ``engineio.server`` and ``socketio.server`` loggers
 go to *log_path* in the incident's format (see :mod:`wslab.lab.logformat`).
 
@@ -25,15 +27,17 @@ from __future__ import annotations
 
 import errno
 import logging
+import re
 import secrets
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
-from werkzeug.serving import ThreadedWSGIServer
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from wslab.app.demo import DemoApp, create_app, session_interface
 from wslab.app.guard import WebSocketGuard
@@ -48,13 +52,87 @@ _active: list[LabStack] = []
 _active_lock = threading.Lock()
 
 
+@dataclass(frozen=True)
+class DroppedRequest:
+    """A request whose connection broke (reset, broken pipe) while Werkzeug handled it."""
+
+    method: str
+    target: str
+    error: str  #: the exception's class name, e.g. ``ConnectionResetError``
+
+
+@dataclass(frozen=True)
+class ReportedError:
+    """A traceback the app wrote to ``wsgi.errors`` (Werkzeug's debugger does) for a request."""
+
+    target: str
+    exception: str  #: the exception's class name, from the traceback's last line
+
+
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
+
+
+class _ErrorStream:
+    """``wsgi.errors`` for one request: written through, tracebacks also recorded."""
+
+    def __init__(self, stream: Any, server: LabServer, target: str) -> None:
+        self._stream, self._server, self._target = stream, server, target
+
+    def write(self, text: str) -> int:
+        if "Traceback (most recent call last)" in text:
+            lines = [line for line in text.splitlines() if line.strip()]
+            match = _EXCEPTION_LINE.match(lines[-1]) if lines else None
+            self._server.reported.append(ReportedError(self._target, match[1] if match else "?"))
+        return self._stream.write(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+class LabRequestHandler(WSGIRequestHandler):
+    """Werkzeug's request handler, recording the requests whose connection broke.
+
+    When the connection breaks while a request is handled, Werkzeug's
+    ``run_wsgi`` catches the ``ConnectionError`` and logs no traceback; if no
+    response had been started, it logs no access line either, even when the app
+    had already failed.  A browser that resets the connection as its tab closes
+    can do that to a WebSocket.  The lab keeps such requests in
+    :attr:`LabServer.dropped` so that a missing log line can be told from a
+    request that never came.
+    """
+
+    def make_environ(self) -> dict[str, Any]:
+        """Werkzeug's environ, with a ``wsgi.errors`` that records the tracebacks written to it.
+
+        Werkzeug's debugger writes the traceback of an exception it turned into
+        its 500 page to ``wsgi.errors`` (the server's stderr), not to the log;
+        the lab keeps the exception's name in :attr:`LabServer.reported`.
+        """
+        environ = super().make_environ()
+        environ["wsgi.errors"] = _ErrorStream(environ["wsgi.errors"], self.server, self.path)
+        return environ
+
+    def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+        """Record the dropped request, then let Werkzeug carry on as it would."""
+        self.server.dropped.append(DroppedRequest(getattr(self, "command", "") or "",
+                                                  getattr(self, "path", "") or "",
+                                                  type(error).__name__))
+        super().connection_dropped(error, environ)
+
+
 class LabServer(ThreadedWSGIServer):
     """Werkzeug's threaded server, counting requests still being handled."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, handler=LabRequestHandler, **kwargs)
         self.in_flight = 0
         self.handled = 0
+        self.dropped: list[DroppedRequest] = []
+        self.reported: list[ReportedError] = []
         self.threads: set[threading.Thread] = set()
         self._idle = threading.Condition()
 
@@ -89,11 +167,8 @@ class LabStack:
     def __init__(self, variant: Variant | str = "before", log_path: str | Path = "logs/webapp.log",
                  redis_url: str | None = None, port: int = 0, key_prefix: str | None = None,
                  page_transports: list[str] | None = None, allow_fake_redis: bool = True,
-                 keep_keys: bool = False) -> None:
+                 keep_keys: bool = False, debugger: bool = False) -> None:
         self.variant = get_variant(variant) if isinstance(variant, str) else variant
-        if self.variant.pins != "incident" and self.variant.name == "upgraded":
-            raise WslabError("variant 'upgraded' runs in the current-pins venv; "
-                             "use 'wslab experiment' for it")
         self.log_path = Path(log_path)
         self.redis_url = redis_url
         self.port = port
@@ -101,6 +176,7 @@ class LabStack:
         self.page_transports = page_transports
         self.allow_fake_redis = allow_fake_redis
         self.keep_keys = keep_keys
+        self.debugger = debugger
         self.redis: RedisHandle | None = None
         self.demo: DemoApp | None = None
         self.server: LabServer | None = None
@@ -132,7 +208,7 @@ class LabStack:
             self.redis = open_redis(self.redis_url, allow_fake=self.allow_fake_redis)
         self.demo = create_app(self.variant, self.redis.client if self.redis else None,
                                key_prefix=self.key_prefix, page_transports=self.page_transports)
-        self.server.app = self.demo.app
+        self.server.app = self._served_app()
         self._make_sleep_interruptible()
         self._attach_log()
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
@@ -141,6 +217,22 @@ class LabStack:
         self._wait_ready()
         logger.info("lab stack %s at %s, %s", self.variant.name, self.url,
                     self.redis.description if self.redis else "no Redis")
+
+    def _served_app(self) -> Any:
+        """The WSGI app the server calls: the Flask app, or the debugger around it.
+
+        With *debugger*, exactly what ``socketio.run(app, debug=True)`` serves in
+        threading mode (the reloader aside): ``app.debug`` is set and Flask's
+        ``app.run`` has ``run_simple`` wrap the Flask app in
+        ``DebuggedApplication(app, evalex=True)``, outside the Socket.IO
+        middleware and the guard.
+        """
+        if not self.debugger:
+            return self.demo.app
+        from werkzeug.debug import DebuggedApplication
+
+        self.demo.app.debug = True
+        return DebuggedApplication(self.demo.app, evalex=True)
 
     def _make_sleep_interruptible(self) -> None:
         """Let Engine.IO's background sleeps (25 s ping timers) end when the stack stops.

@@ -11,6 +11,11 @@ counts of what is sent are deterministic:
 * a plain HTTP user loads ``/whoami`` and signs out (``POST /logout`` → ``302`` →
   ``GET /login``).
 
+Each Socket.IO client connects with its user name in the URL's query
+(``?wslab_conn=websocket-003``, see :data:`CONNECTION_PARAM`); the server's
+access lines repeat it, so each WebSocket line can be joined with the client
+that made it (:mod:`wslab.study.outcomes`).
+
 Transports: ``websocket`` (direct WebSocket, no ``sid`` in the URL, like the
 incident's browser client), ``upgrade`` (polling handshake, then upgrade to
 WebSocket) and ``polling`` (long-polling only).
@@ -37,6 +42,9 @@ from tqdm import tqdm
 from wslab.errors import WslabError
 
 Kind = Literal["websocket", "upgrade", "polling", "http"]
+
+#: The query parameter that names a Socket.IO connection in its request lines.
+CONNECTION_PARAM = "wslab_conn"
 
 TRANSPORTS: dict[str, list[str]] = {
     "websocket": ["websocket"],
@@ -156,7 +164,8 @@ def _socketio_user(http: requests.Session, base: str, result: UserResult, timeou
             welcome.set()
 
     try:
-        client.connect(base, transports=TRANSPORTS[result.kind], wait_timeout=timeout)
+        client.connect(f"{base}?{CONNECTION_PARAM}={result.user}", transports=TRANSPORTS[result.kind],
+                       wait_timeout=timeout)
         result.socketio_connected = True
         if not welcome.wait(timeout):
             raise TimeoutError("no welcome notification")

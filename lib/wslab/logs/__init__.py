@@ -1,4 +1,4 @@
-"""Log analysis: parse Werkzeug / Flask-SocketIO logs, measure error rates, draw charts.
+"""Log analysis: parse Werkzeug / Flask-SocketIO, gunicorn and nginx logs, measure error rates, draw charts.
 
 ==============================  ===============================================
 ``parse_log(source)``           one log into a :class:`ParsedLog` of DataFrames
@@ -12,7 +12,10 @@
 ==============================  ===============================================
 
 Error rate, everywhere in this package: 5xx request lines / all request lines.
-The accepted line formats are described in :mod:`wslab.logs.formats`.
+The accepted line formats are described in :mod:`wslab.logs.formats`: ``werkzeug``,
+``gunicorn-access``, ``gunicorn-error`` and ``nginx`` (``combined``). ``parse_log``,
+``parse_logs`` and ``scan_summary`` take ``format="auto"`` (the default: each source is
+read in the format most of its first 200 lines have) or one of those names.
 Names are imported on first use, so ``import wslab.logs`` stays cheap.
 """
 

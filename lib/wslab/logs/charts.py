@@ -19,7 +19,9 @@ from wslab.logs.metrics import error_rate_table
 from wslab.logs.stats import ERROR_RATE_DEFINITION
 
 PHASE_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860")
-RATE_COLOUR = "#c0392b"
+#: The colour of a server error or any other failure, in every chart of the kit.
+FAILED_COLOUR = "#c0392b"
+RATE_COLOUR = FAILED_COLOUR
 
 
 def _titles(fig: Figure, title: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from wslab.logs.formats import ANSI, LEVEL_WORD, MONTHS, REQUEST_TEXT, TIMESTAMP
@@ -11,13 +12,31 @@ SOCKETIO_PATH = "/socket.io/"
 IPV6 = re.compile(r"\[?[0-9A-Fa-f:.]+\]?")
 
 
+def in_utc(text: str, offset: bytes | None) -> str | None:
+    """ISO text *text* (``yyyy-mm-ddThh:mm:ss``, a local time) moved to UTC by a
+    ``+hhmm``/``-hhmm`` *offset*; without an offset, *text* as written. ``None`` for no real date."""
+    if not offset:
+        return text
+    try:
+        local = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        return None
+    sign = -1 if offset[:1] == b"-" else 1
+    shift = timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5]))
+    return (local - sign * shift).isoformat()
+
+
 def prefix_timestamp(prefix: bytes) -> str | None:
-    """ISO text of the timestamp a line starts with (colour codes allowed), else ``None``."""
+    """ISO text of the timestamp a line starts with (colour codes allowed), else ``None``.
+
+    A timestamp that states its UTC offset (gunicorn's ``[2026-12-02 02:36:43 +0100]``)
+    is given in UTC; one without is given as written.
+    """
     match = TIMESTAMP.match(ANSI.sub(b"", prefix[:80]))
     if not match:
         return None
-    text = f"{match['date'].decode()}T{match['time'].decode()}"
-    return f"{text}.{match['frac'].decode()}" if match["frac"] else text
+    text = in_utc(f"{match['date'].decode()}T{match['time'].decode()}", match["offset"])
+    return f"{text}.{match['frac'].decode()}" if match["frac"] and text else text
 
 
 def request_timestamp(date: bytes) -> str | None:
@@ -26,6 +45,15 @@ def request_timestamp(date: bytes) -> str | None:
     if month is None:
         return None
     return f"{date[7:11].decode()}-{month:02d}-{date[0:2].decode()}T{date[12:20].decode()}"
+
+
+def access_timestamp(date: bytes) -> str | None:
+    """ISO text, in UTC, of an access line's ``02/Dec/2026:02:36:43 +0100`` request time."""
+    month = MONTHS.get(date[3:6].decode("ascii", "replace"))
+    if month is None:
+        return None
+    text = f"{date[7:11].decode()}-{month:02d}-{date[0:2].decode()}T{date[12:20].decode()}"
+    return in_utc(text, date[21:26])
 
 
 def context_key(prefix: str) -> str:

@@ -3,6 +3,52 @@
 Everything works on raw bytes, so invalid UTF-8 never stops the parser; text is
 decoded (with replacement characters) only for the fields that are kept.
 
+Log formats
+    Each source is read in one :class:`LogFormat`, given by name or detected
+    from its opening lines (:func:`detect_format`):
+
+    ``werkzeug``
+        Werkzeug's request lines inside any logging setup, with tracebacks,
+        phase markers and ``Bad request syntax`` records; everything below
+        under *Request lines* to *Phase markers*.
+    ``gunicorn-access``
+        gunicorn's default access format,
+        ``%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"``::
+
+            127.0.0.1 - - [02/Dec/2026:02:36:43 +0000] "GET /login HTTP/1.1" 200 379 "-" "curl/8.0"
+
+    ``nginx``
+        nginx's ``combined`` format, the same shape (nginx also logs ``101`` for a
+        proxied WebSocket when it closes, and ``499`` when the client closed first)::
+
+            127.0.0.1 - - [02/Dec/2026:02:36:43 +0000] "GET / HTTP/1.1" 200 612 "-" "curl/8.0"
+
+        An access line may carry a prefix (``docker logs --timestamps``, syslog),
+        as Werkzeug's may; the request text runs to the first ``" <status> <size> "``.
+        The request date keeps its UTC offset; the parser converts it to UTC.
+    ``gunicorn-error``
+        gunicorn's error log: records ``[2026-12-02 02:36:43 +0000] [1234] [INFO]
+        Booting worker with pid: 1234``, and ``[ERROR] Error handling request GET
+        /path`` followed by a traceback (found as under *Tracebacks*; its row's
+        ``kind`` is ``gunicorn`` and it is paired with no request, whose ``500``
+        line is in the access log). Its times keep their UTC offset and are
+        converted to UTC, as the access lines' are. It holds no request lines.
+        What the app itself printed (``--capture-output``) is known when it starts
+        like a record (a timestamp or a level name), as in Werkzeug logs.
+
+    Detection (``format="auto"``) looks at a source's first :data:`DETECT_LINES`
+    lines and picks the format whose shape most of them have: Werkzeug request
+    lines, access lines, or gunicorn's own error records; Werkzeug on a tie or
+    when none matches. An access log is nginx's when one of those lines shows
+    what only nginx writes (:data:`NGINX_ONLY_STATUSES`, or a request text that
+    is no HTTP request line), else gunicorn's; both are read the same way.
+
+    In every format tracebacks are looked for, and blank and indented lines are
+    continuation lines. A line of another format inside a file (a Werkzeug line in
+    a gunicorn access or error log, an access line in a Werkzeug or gunicorn error
+    log, a gunicorn record in an access log) is an unparsed line, never a request.
+    A Werkzeug log knows every timestamped record, gunicorn's among them.
+
 Request lines
     Werkzeug's access line, found anywhere in a line so that any logging prefix
     (or none) may stand before it::
@@ -52,12 +98,19 @@ Phase markers
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+
+from wslab.errors import WslabError
 
 ANSI_LEAD = rb"(?:\x1b\[[0-9;]*m)*"
 ANSI = re.compile(rb"\x1b\[[0-9;]*m")
 
-#: A timestamp at the start of a line: ISO 8601 or logging's default ``asctime``.
-TIMESTAMP = re.compile(rb"\[?(?P<date>\d{4}-\d\d-\d\d)[T ](?P<time>\d\d:\d\d:\d\d)(?:[.,](?P<frac>\d{1,9}))?")
+#: A timestamp at the start of a line: ISO 8601 or logging's default ``asctime``; a UTC
+#: offset before a closing bracket (gunicorn's ``[2026-12-02 02:36:43 +0000]``) is kept.
+TIMESTAMP = re.compile(
+    rb"\[?(?P<date>\d{4}-\d\d-\d\d)[T ](?P<time>\d\d:\d\d:\d\d)(?:[.,](?P<frac>\d{1,9}))?"
+    rb"(?: (?P<offset>[+-]\d{4})(?=\]))?"
+)
 _TS_START = rb"\[?\d{4}-\d\d-\d\d[T ]"
 _LEVEL_START = rb"\[?(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL)\]?[: ]"
 _SYSLOG_START = rb"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d "
@@ -191,3 +244,162 @@ MONTHS = {
         ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
     )
 }
+
+
+# -- access logs: gunicorn's default format and nginx's combined --------------------------
+
+#: ``[02/Dec/2026:02:36:43 +0000]``: the request date of an access line, with its UTC offset.
+_ACCESS_DATE = rb"\[\d\d/[A-Za-z]{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\]"
+#: What follows the opening quote of the request text: the text, status, size, referrer, user agent.
+_ACCESS_TAIL = (
+    rb'(?P<text>[^\n]*?)" (?P<status>\d{3}) (?P<size>\d+|-) "(?P<referrer>[^\n]*?)" "(?P<agent>[^\n]*)"'
+    rb"(?=[^\S\n]*$)"
+)
+
+#: An access record; like :data:`REQUEST` the match starts at the ``]`` closing the date.
+ACCESS_REQUEST = re.compile(rb'\] "(?<=' + _ACCESS_DATE + rb' ")' + _ACCESS_TAIL, re.M)
+
+#: The same pattern with the status as its only group, for counting with ``findall``.
+ACCESS_STATUS = re.compile(
+    rb'\] "(?<=' + _ACCESS_DATE + rb' ")[^\n]*?" (\d{3}) (?:\d+|-) "[^\n]*?" "[^\n]*"(?=[^\S\n]*$)', re.M
+)
+
+#: Length of ``[02/Dec/2026:02:36:43 +0000]`` minus its closing bracket.
+ACCESS_DATE_WIDTH = 27
+
+#: A whole access line without a prefix, the common case: what :data:`ACCESS_REQUEST` finds.
+_ACCESS_LINE = (
+    rb'[^\s"]+ \S+ \S+ ' + _ACCESS_DATE + rb' "[^\n]*?" \d{3} (?:\d+|-) "[^\n]*?" "[^\n]*"[^\S\n]*$'
+)
+
+#: Lines that may start a record in an access log: an access line, or a record start of any other log.
+_ACCESS_RECORD_START = re.compile(
+    ANSI_LEAD + rb"(?:" + _RECORD_START + rb'|[^\s"]+ \S+ \S+ ' + _ACCESS_DATE + rb" )"
+)
+
+#: The first words of the unindented lines of a traceback (Werkzeug's ``Error on request:`` is not one).
+_TRACEBACK_STARTS = _RARE_STARTS[:3]
+
+#: In an access log the known lines are access lines and the lines of tracebacks.
+_ACCESS_KNOWN = rb"|".join([rb"[^\S\n]", rb"\r?$", *_TRACEBACK_STARTS])
+ACCESS_KNOWN_LINE_START = re.compile(ANSI_LEAD + rb"(?:" + _ACCESS_KNOWN + rb")", re.M)
+ACCESS_MAYBE_UNKNOWN_LINE = re.compile(
+    rb"\n(?!" + rb"|".join([_ACCESS_LINE, rb"[^\S\n]", rb"\r?$"]) + rb")", re.M
+)
+
+#: Statuses only nginx writes: ``101`` for a proxied WebSocket (gunicorn's gthread worker logs
+#: no line for a WebSocket), ``444`` (connection closed) and ``499`` (client closed first).
+NGINX_ONLY_STATUSES = frozenset([b"101", b"444", b"499"])
+
+#: A request text that is an HTTP request line; nginx also logs other texts (``""``, TLS bytes as
+#: ``\x16\x03...``) for requests it could not read, where gunicorn writes no access line.
+HTTP_REQUEST_LINE = re.compile(rb"[A-Z][A-Z0-9_-]* \S+ HTTP/\d(?:\.\d)?")
+
+# -- gunicorn's error log --------------------------------------------------------------
+
+#: A record of gunicorn's own: ``[2026-12-02 02:36:43 +0000] [1234] [INFO] ``.
+GUNICORN_ERROR_RECORD = re.compile(
+    rb"^" + ANSI_LEAD + rb"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\] \[\d+\] \[[A-Z]+\] ", re.M
+)
+
+#: A gunicorn error log knows every record start except Werkzeug's ``host - - [date]``.
+_ERROR_LOG_RECORD_START = rb"|".join([_TS_START, _LEVEL_START, _SYSLOG_START])
+_ERROR_LOG_KNOWN = rb"|".join([_ERROR_LOG_RECORD_START, rb"[^\S\n]", rb"\r?$", *_TRACEBACK_STARTS])
+ERROR_LOG_KNOWN_LINE_START = re.compile(ANSI_LEAD + rb"(?:" + _ERROR_LOG_KNOWN + rb")", re.M)
+ERROR_LOG_MAYBE_UNKNOWN_LINE = re.compile(
+    rb"\n(?!" + rb"|".join([_TS_START, rb"[^\S\n]", rb"\r?$", _LEVEL_START]) + rb")", re.M
+)
+
+#: gunicorn's header line of a request's traceback: ``[ERROR] Error handling request GET /path``.
+GUNICORN_ERROR_HANDLING = "Error handling request"
+
+
+@dataclass(frozen=True)
+class LogFormat:
+    """The patterns one log format is read with (see the module docstring).
+
+    ``request`` finds request records (the match starts at the ``]`` closing
+    their date, ``date_width`` bytes after the ``[`` opening it) and
+    ``request_status`` counts them; both are ``None`` for a log without request
+    lines. ``maybe_unknown`` is the cheap first pass over a chunk's line starts
+    and ``known_start`` the check of the lines it returns; ``record_start`` is
+    where a chunk may be cut. ``werkzeug_records`` says whether Werkzeug's own
+    records are read: its format suffix and its ``Bad request syntax`` lines.
+    """
+
+    name: str
+    label: str
+    request: re.Pattern[bytes] | None
+    request_status: re.Pattern[bytes] | None
+    date_width: int
+    maybe_unknown: re.Pattern[bytes]
+    known_start: re.Pattern[bytes]
+    record_start: re.Pattern[bytes]
+    werkzeug_records: bool
+
+
+WERKZEUG = LogFormat(
+    "werkzeug", "Werkzeug", REQUEST, REQUEST_STATUS, DATE_WIDTH, MAYBE_UNKNOWN_LINE, KNOWN_LINE_START,
+    RECORD_START, True,
+)
+GUNICORN_ACCESS = LogFormat(
+    "gunicorn-access", "gunicorn access", ACCESS_REQUEST, ACCESS_STATUS, ACCESS_DATE_WIDTH,
+    ACCESS_MAYBE_UNKNOWN_LINE, ACCESS_KNOWN_LINE_START, _ACCESS_RECORD_START, False,
+)
+GUNICORN_ERROR = LogFormat(
+    "gunicorn-error", "gunicorn error", None, None, 0, ERROR_LOG_MAYBE_UNKNOWN_LINE,
+    ERROR_LOG_KNOWN_LINE_START, RECORD_START, False,
+)
+NGINX = LogFormat(
+    "nginx", "nginx", ACCESS_REQUEST, ACCESS_STATUS, ACCESS_DATE_WIDTH, ACCESS_MAYBE_UNKNOWN_LINE,
+    ACCESS_KNOWN_LINE_START, _ACCESS_RECORD_START, False,
+)
+
+#: Every format by name, in ``--format`` order.
+FORMATS: dict[str, LogFormat] = {f.name: f for f in (WERKZEUG, GUNICORN_ACCESS, GUNICORN_ERROR, NGINX)}
+#: The value that asks for :func:`detect_format`.
+AUTO = "auto"
+#: How many opening lines of a source :func:`detect_format` looks at.
+DETECT_LINES = 200
+
+
+def get_format(name: str | LogFormat) -> LogFormat | None:
+    """The format called *name*, ``None`` for ``"auto"``; one clear error for any other name."""
+    if isinstance(name, LogFormat):
+        return name
+    if name == AUTO:
+        return None
+    if name not in FORMATS:
+        raise WslabError(f"unknown log format {name!r} (choose from {AUTO}, {', '.join(FORMATS)})")
+    return FORMATS[name]
+
+
+def detect_format(head: bytes, lines: int = DETECT_LINES) -> LogFormat:
+    """The format of a source whose first bytes are *head*, from its first *lines* lines.
+
+    Each format scores the lines of its own shape: Werkzeug request lines,
+    access lines, gunicorn error records. The highest score wins; Werkzeug wins
+    ties and a source where nothing matches, as before formats were detected.
+    gunicorn's and nginx's access lines have the same shape: the source is
+    nginx's when an opening access line shows what only nginx writes (a status
+    in :data:`NGINX_ONLY_STATUSES`, or a request text that is not an HTTP
+    request line), else gunicorn's. Both are read the same way.
+    """
+    cut = -1
+    for _ in range(lines):
+        cut = head.find(b"\n", cut + 1)
+        if cut < 0:
+            break
+    window = head if cut < 0 else head[:cut]
+    werkzeug = len(REQUEST_STATUS.findall(window))
+    access = list(ACCESS_REQUEST.finditer(window))
+    errors = len(GUNICORN_ERROR_RECORD.findall(window))
+    if werkzeug >= max(len(access), errors):
+        return WERKZEUG
+    if errors > len(access):
+        return GUNICORN_ERROR
+    nginx = any(
+        m["status"] in NGINX_ONLY_STATUSES or not HTTP_REQUEST_LINE.fullmatch(ANSI.sub(b"", m["text"]))
+        for m in access
+    )
+    return NGINX if nginx else GUNICORN_ACCESS

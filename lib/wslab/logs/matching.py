@@ -6,6 +6,8 @@ between. Flask logs ``Exception on /path [GET]`` first and the ``500`` line
 after. So:
 
 * a Flask record takes the next unpaired 5xx request with the same method and path;
+* a gunicorn ``Error handling request`` record takes none: gunicorn logs its
+  request's ``500`` line in another file, the access log;
 * any other record takes the latest unpaired 5xx request before it, preferring one
   whose line prefix (logger, thread name...) is the same as the record's.
 """
@@ -29,6 +31,7 @@ def _match_file(requests: pd.DataFrame, errors: pd.DataFrame) -> dict[int, int]:
     target = failed[["method", "path"]].apply(tuple, axis=1).to_dict()
     contexts = failed["context"].to_dict()
     flask = errors[["flask_method", "flask_path"]].apply(tuple, axis=1).to_dict()
+    gunicorn = set(errors.index[errors["kind"] == "gunicorn"])
     events = sorted(
         [(line, 1, idx) for idx, line in failed["line"].items()]
         + [(line, 0, idx) for idx, line in errors["line"].items()]
@@ -46,7 +49,7 @@ def _match_file(requests: pd.DataFrame, errors: pd.DataFrame) -> dict[int, int]:
                 pool = [*pool[-_POOL:], idx]
         elif pd.notna(flask[idx][1]):
             flask_waiting = [*flask_waiting[-_POOL:], idx]
-        else:
+        elif idx not in gunicorn:
             chosen = _pick(pool, errors.at[idx, "context"], contexts)
             if chosen is not None:
                 paired[idx] = chosen

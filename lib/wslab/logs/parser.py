@@ -1,11 +1,14 @@
-"""Parse Werkzeug / Flask-SocketIO logs into pandas DataFrames.
+"""Parse Werkzeug / Flask-SocketIO logs, and gunicorn's and nginx's, into pandas DataFrames.
 
-:func:`parse_log` reads one source (see :mod:`wslab.logs.sources`) and returns a
-:class:`ParsedLog` with
+:func:`parse_log` reads one source (see :mod:`wslab.logs.sources`) in one log
+format (``format="auto"``, the default, detects it per source from its opening
+lines; see :mod:`wslab.logs.formats`) and returns a :class:`ParsedLog` with
 
 ``requests``
-    one row per Werkzeug request line: ``file``, ``line``, ``ts`` (the line's
-    logging timestamp, else Werkzeug's ``[01/Sep/2025 13:04:34]`` request time),
+    one row per request line (Werkzeug's, or a gunicorn / nginx access line):
+    ``file``, ``line``, ``ts`` (the line's logging timestamp, else the request
+    date: Werkzeug's ``[01/Sep/2025 13:04:34]`` as written, an access line's
+    ``[02/Dec/2026:02:36:43 +0100]`` in UTC),
     ``client``, ``method``, ``path``, ``query``, ``eio``, ``transport``
     (``websocket``/``polling`` for Socket.IO, ``http`` otherwise), ``sid``,
     ``status`` (text, e.g. ``"500"``), ``size``, ``server_error``, ``is_socketio``,
@@ -13,7 +16,8 @@
 ``errors``
     one row per traceback record: ``file``, ``line``, ``ts``, ``header``
     (the line before the traceback, e.g. ``... Error on request:``), ``kind``
-    (``werkzeug``, ``flask`` or ``other``), ``exception`` (type), ``message``,
+    (``werkzeug``, ``flask``, ``gunicorn`` for ``Error handling request`` or
+    ``other``), ``exception`` (type), ``message``,
     ``error`` (``"Type: first message line"``), ``frames`` (list of
     ``{file, line, function}`` of the final exception), ``chain`` (the earlier
     exceptions of a chained traceback, earliest first: a chained traceback is one
@@ -24,8 +28,9 @@
 ``markers``
     ``wslab - phase: <name>`` lines: ``file``, ``line``, ``ts``, ``phase``;
 
-plus counts of lines, unparsed lines (with a few samples) and Werkzeug's
-``Bad request syntax`` lines. Damaged input is counted, never raised.
+plus the format each file was read in (``formats``, beside ``files``), counts
+of lines, unparsed lines (with a few samples) and Werkzeug's ``Bad request
+syntax`` lines. Damaged input is counted, never raised.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ import pandas as pd
 
 from wslab.logs import scan
 from wslab.logs.fields import prefix_timestamp
-from wslab.logs.formats import PHASE, PHASE_MARKER, REQUEST
+from wslab.logs.formats import AUTO, PHASE, PHASE_MARKER, LogFormat, detect_format, get_format
 from wslab.logs.matching import match_errors
 from wslab.logs.records import error_row, request_row
 from wslab.logs.sources import (
@@ -100,6 +105,8 @@ class ParsedLog:
     errors: pd.DataFrame
     markers: pd.DataFrame
     files: list[str] = field(default_factory=list)
+    #: The format each of :attr:`files` was read in, e.g. ``"werkzeug"`` or ``"nginx"``.
+    formats: list[str] = field(default_factory=list)
     lines: int = 0
     unparsed_lines: int = 0
     unparsed_samples: list[str] = field(default_factory=list)
@@ -158,31 +165,36 @@ def _parse_markers(buf: bytes, file: str, base: int, rows: _Rows) -> None:
         pos = buf.find(PHASE, end)
 
 
-def _parse_chunk(chunk: Chunk, file: str, base: int, suffix: bytes, rows: _Rows) -> list[scan.Traceback]:
+def _parse_chunk(
+    chunk: Chunk, file: str, base: int, suffix: bytes, rows: _Rows, fmt: LogFormat
+) -> list[scan.Traceback]:
     """Collect the rows of one chunk (copied to its own ``bytes``, so offsets start at 0)."""
     buf = chunk.buf
     lines = _LineNumbers(buf, base)
-    for match in REQUEST.finditer(buf):
-        rows.requests.append(request_row(buf, match, file, lines.at(match.start())))
+    if fmt.request is not None:
+        for match in fmt.request.finditer(buf):
+            rows.requests.append(request_row(buf, match, file, lines.at(match.start()), fmt))
     blocks = scan.find_tracebacks(chunk)
     _parse_errors(buf, blocks, file, base, suffix, rows)
     _parse_markers(buf, file, base, rows)
     return blocks
 
 
-def _parse_source(source: Source, parsed: ParsedLog, rows: _Rows) -> None:
+def _parse_source(source: Source, parsed: ParsedLog, rows: _Rows, given: LogFormat | None) -> None:
     state = ReadState(source_name(source))
     parsed.files.append(state.name)
     base = 0
     with open_source(source) as stream:
         head, blocks = head_window(read_blocks(stream, state))
-        suffix = scan.learn_suffix(head)
-        for chunk in iter_chunks(blocks):
+        fmt = given or detect_format(head)
+        parsed.formats.append(fmt.name)
+        suffix = scan.learn_suffix(head, fmt)
+        for chunk in iter_chunks(blocks, record_start=fmt.record_start):
             chunk = Chunk(chunk.buf[chunk.start : chunk.end], 0, chunk.end - chunk.start)
-            blocks_found = _parse_chunk(chunk, state.name, base, suffix, rows)
+            blocks_found = _parse_chunk(chunk, state.name, base, suffix, rows, fmt)
             parsed.incomplete_tracebacks += scan.traceback_counts(blocks_found, suffix).incomplete
-            parsed.bad_request_syntax_lines += scan.count_bad_request_syntax(chunk)
-            spans = scan.find_unparsed(chunk, scan.message_spans(blocks_found))
+            parsed.bad_request_syntax_lines += scan.count_bad_request_syntax(chunk, fmt)
+            spans = scan.find_unparsed(chunk, scan.message_spans(blocks_found), fmt)
             parsed.unparsed_lines += len(spans)
             room = max(0, MAX_SAMPLES - len(parsed.unparsed_samples))
             parsed.unparsed_samples.extend(sample_text(chunk.buf[s:e]) for s, e in spans[:room])
@@ -198,12 +210,18 @@ def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-def parse_logs(sources: Iterable[Source]) -> ParsedLog:
-    """Parse several sources into one :class:`ParsedLog` (rows keep their ``file``)."""
+def parse_logs(sources: Iterable[Source], format: str | LogFormat = AUTO) -> ParsedLog:  # noqa: A002
+    """Parse several sources into one :class:`ParsedLog` (rows keep their ``file``).
+
+    *format* is ``"auto"`` (detect each source's format from its opening lines) or
+    one of :data:`~wslab.logs.formats.FORMATS` for every source; an unknown name
+    raises :class:`~wslab.errors.WslabError`.
+    """
+    given = get_format(format)
     rows = _Rows()
     parsed = ParsedLog(pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
     for source in sources:
-        _parse_source(source, parsed, rows)
+        _parse_source(source, parsed, rows, given)
     requests = _frame(rows.requests, REQUEST_COLUMNS)
     errors = _frame(rows.errors, ERROR_COLUMNS)
     errors["request"] = match_errors(requests, errors) if len(errors) else pd.Series(dtype="Int64")
@@ -216,6 +234,9 @@ def parse_logs(sources: Iterable[Source]) -> ParsedLog:
     return parsed
 
 
-def parse_log(source: Source) -> ParsedLog:
-    """Parse one log: a path (plain or gzip), ``"-"`` for stdin, a file object or a list of lines."""
-    return parse_logs([source])
+def parse_log(source: Source, format: str | LogFormat = AUTO) -> ParsedLog:  # noqa: A002
+    """Parse one log: a path (plain or gzip), ``"-"`` for stdin, a file object or a list of lines.
+
+    *format*: ``"auto"`` (the default) or a format name, as for :func:`parse_logs`.
+    """
+    return parse_logs([source], format)

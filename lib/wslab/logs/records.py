@@ -7,6 +7,7 @@ from typing import Any
 
 from wslab.logs import scan
 from wslab.logs.fields import (
+    access_timestamp,
     client_of,
     context_key,
     prefix_timestamp,
@@ -17,9 +18,11 @@ from wslab.logs.fields import (
 from wslab.logs.formats import (
     ANSI,
     CLIENT_TAIL,
-    DATE_WIDTH,
     FLASK_EXCEPTION,
     FRAME,
+    GUNICORN_ERROR_HANDLING,
+    WERKZEUG,
+    LogFormat,
 )
 from wslab.logs.stats import is_server_error
 
@@ -38,19 +41,28 @@ def frames_of(frames: bytes) -> list[dict[str, Any]]:
     ]
 
 
-def request_row(buf: bytes, match: re.Match[bytes], file: str, line: int) -> dict[str, Any]:
-    """The ``requests`` row of one :data:`~wslab.logs.formats.REQUEST` match in *buf*."""
-    pos = match.start()
-    pre = buf[scan.line_start(buf, pos) : pos - DATE_WIDTH]
+def request_row(
+    buf: bytes, match: re.Match[bytes], file: str, line: int, fmt: LogFormat = WERKZEUG
+) -> dict[str, Any]:
+    """The ``requests`` row of one request match of *fmt* in *buf*
+    (:data:`~wslab.logs.formats.REQUEST` for Werkzeug).
+
+    ``ts`` is the line's logging timestamp, else the request date: Werkzeug's as
+    written, an access line's in UTC.
+    """
+    pos, width = match.start(), fmt.date_width
+    pre = buf[scan.line_start(buf, pos) : pos - width]
     tail = CLIENT_TAIL.search(pre)
     prefix = pre[: tail.start()] if tail else pre
     text = ANSI.sub(b"", match["text"]).decode("utf-8", "replace")
     status = match["status"].decode()
     parts = split_request(text)
+    date = buf[pos - width + 1 : pos]
+    dated = request_timestamp(date) if fmt is WERKZEUG else access_timestamp(date)
     return {
         "file": file,
         "line": line,
-        "ts": prefix_timestamp(prefix) or request_timestamp(buf[pos - DATE_WIDTH + 1 : pos]),
+        "ts": prefix_timestamp(prefix) or dated,
         "client": client_of(tail[1]) if tail else None,
         **parts,
         "status": status,
@@ -79,10 +91,11 @@ def error_row(record: scan.Traceback, header: bytes | None, suffix: bytes) -> di
         message = message[: -len(suffix)]
     werkzeug_at = head.find("Error on request:")
     flask = FLASK_EXCEPTION.search(head)
+    gunicorn = werkzeug_at < 0 and not flask and GUNICORN_ERROR_HANDLING in head
     return {
         "ts": prefix_timestamp(header) if header else None,
         "header": head,
-        "kind": "werkzeug" if werkzeug_at >= 0 else "flask" if flask else "other",
+        "kind": "werkzeug" if werkzeug_at >= 0 else "flask" if flask else "gunicorn" if gunicorn else "other",
         "exception": scan.exception_type(key) if key is not None else None,
         "message": ANSI.sub(b"", message.rstrip()).decode("utf-8", "replace")[:MAX_MESSAGE],
         "error": key,

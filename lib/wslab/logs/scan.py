@@ -4,7 +4,9 @@ Every function takes a :class:`~wslab.logs.sources.Chunk` from
 :func:`~wslab.logs.sources.iter_chunks` (whole records, each line led by a
 newline) and works over the whole chunk with compiled regexes, so no Python
 code runs per ordinary line. Both analysis paths call these same functions,
-which keeps their counts identical.
+which keeps their counts identical. The functions that depend on the log's
+format take its :class:`~wslab.logs.formats.LogFormat` (default Werkzeug's);
+tracebacks are found the same way in every format.
 """
 
 from __future__ import annotations
@@ -31,11 +33,10 @@ from wslab.logs.formats import (
     GROUP_MORE,
     GROUP_SECTION,
     KNOWN_LINE_START,
-    MAYBE_UNKNOWN_LINE,
-    REQUEST,
-    REQUEST_STATUS,
     TRACEBACK,
     TRACEBACK_WORDS,
+    WERKZEUG,
+    LogFormat,
 )
 from wslab.logs.sources import Chunk
 
@@ -54,16 +55,18 @@ def line_start(buf: bytes, pos: int) -> int:
     return buf.rfind(b"\n", 0, pos) + 1
 
 
-def learn_suffix(head: bytes) -> bytes:
+def learn_suffix(head: bytes, fmt: LogFormat = WERKZEUG) -> bytes:
     """The text most request lines in *head* carry after the size field, e.g. ``(taskName=None)``.
 
     A logging format that puts text after ``%(message)s`` puts it on the last line
     of every record, so it is stripped from exception lines too. *head* is the
     start of a source (:func:`~wslab.logs.sources.head_window`). Returns ``b""``
-    when request lines do not agree on one suffix.
+    when request lines do not agree on one suffix, and for formats other than Werkzeug's.
     """
     counts: Counter[bytes] = Counter()
-    for match in islice(REQUEST.finditer(head), _SUFFIX_SAMPLE):
+    if not fmt.werkzeug_records:
+        return b""
+    for match in islice(fmt.request.finditer(head), _SUFFIX_SAMPLE):  # type: ignore[union-attr]
         counts[head[match.end() : line_end(head, match.end())].strip()] += 1
     if not counts:
         return b""
@@ -80,13 +83,17 @@ def clean_text(line: bytes, suffix: bytes = b"") -> str:
     return ANSI.sub(b"", line).decode("utf-8", "replace")[:MAX_TEXT]
 
 
-def count_statuses(chunk: Chunk) -> Counter[bytes]:
-    """Status codes of all request lines in *chunk*."""
-    return Counter(REQUEST_STATUS.findall(*chunk))
+def count_statuses(chunk: Chunk, fmt: LogFormat = WERKZEUG) -> Counter[bytes]:
+    """Status codes of all request lines of format *fmt* in *chunk*."""
+    if fmt.request_status is None:
+        return Counter()
+    return Counter(fmt.request_status.findall(*chunk))
 
 
-def count_bad_request_syntax(chunk: Chunk) -> int:
-    """Number of Werkzeug ``code 400, message Bad request syntax (...)`` records."""
+def count_bad_request_syntax(chunk: Chunk, fmt: LogFormat = WERKZEUG) -> int:
+    """Number of Werkzeug ``code 400, message Bad request syntax (...)`` records (0 in other formats)."""
+    if not fmt.werkzeug_records:
+        return 0
     return chunk.buf.count(BAD_REQUEST_SYNTAX, chunk.start, chunk.end)
 
 
@@ -336,8 +343,10 @@ def message_spans(records: list[Traceback]) -> list[tuple[int, int]]:
     return [s.span for record in records for s in record.sections if s.span is not None]
 
 
-def find_unparsed(chunk: Chunk, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """``(start, end)`` of lines no known shape accounts for.
+def find_unparsed(
+    chunk: Chunk, spans: list[tuple[int, int]], fmt: LogFormat = WERKZEUG
+) -> list[tuple[int, int]]:
+    """``(start, end)`` of lines no known shape of format *fmt* accounts for.
 
     Exception lines and their continuation lines (*spans*) are accounted for; a
     line holding a request record anywhere counts as parsed whatever precedes it.
@@ -345,15 +354,15 @@ def find_unparsed(chunk: Chunk, spans: list[tuple[int, int]]) -> list[tuple[int,
     buf = chunk.buf
     starts = [start for start, _ in spans]
     found = []
-    for match in MAYBE_UNKNOWN_LINE.finditer(*chunk):
+    for match in fmt.maybe_unknown.finditer(*chunk):
         start = match.end()
-        if KNOWN_LINE_START.match(buf, start, chunk.end):
+        if fmt.known_start.match(buf, start, chunk.end):
             continue
         i = bisect.bisect_right(starts, start) - 1
         if i >= 0 and start < spans[i][1]:
             continue
         end = min(chunk.end, line_end(buf, start))
-        if REQUEST.search(buf, start, end):
+        if fmt.request is not None and fmt.request.search(buf, start, end):
             continue
         found.append((start, end))
     return found

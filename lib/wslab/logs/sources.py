@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import re
 import sys
 import zlib
 from collections.abc import Iterable, Iterator
@@ -144,26 +145,27 @@ class Chunk(NamedTuple):
     end: int
 
 
-def cut_point(buf: bytes, floor: int = 1) -> int:
+def cut_point(buf: bytes, floor: int = 1, record_start: re.Pattern[bytes] = RECORD_START) -> int:
     """Index of the newline before the last line of *buf* that opens a record.
 
     Looks at the last few thousand lines, at or after *floor*; ``-1`` if none opens a record.
+    *record_start* is the log format's pattern of a line opening a record.
     """
     pos = buf.rfind(b"\n", floor)
     for _ in range(_CUT_SEARCH_LINES):
         if pos < floor:
             break
-        if RECORD_START.match(buf, pos + 1):
+        if record_start.match(buf, pos + 1):
             return pos
         pos = buf.rfind(b"\n", floor, pos)
     return -1
 
 
-def first_record_newline(buf: bytes) -> int:
+def first_record_newline(buf: bytes, record_start: re.Pattern[bytes] = RECORD_START) -> int:
     """Offset of the first newline in *buf* followed by a record start, else ``-1``."""
     pos = buf.find(b"\n")
     for _ in range(_CUT_SEARCH_LINES):
-        if pos < 0 or RECORD_START.match(buf, pos + 1):
+        if pos < 0 or record_start.match(buf, pos + 1):
             return pos
         pos = buf.find(b"\n", pos + 1)
     return -1
@@ -198,15 +200,18 @@ def head_window(blocks: Iterator[bytes], size: int = HEAD_WINDOW) -> tuple[bytes
     return head, chain(taken, blocks)
 
 
-def iter_chunks(blocks: Iterable[bytes], lead: bytes = b"\n") -> Iterator[Chunk]:
+def iter_chunks(
+    blocks: Iterable[bytes], lead: bytes = b"\n", record_start: re.Pattern[bytes] = RECORD_START
+) -> Iterator[Chunk]:
     """Turn raw *blocks* into chunks of whole records, copying as little as possible.
 
     *lead* is put before the first byte (``b""`` when the data starts at a
-    newline, as a range from :func:`split_offsets` does).
+    newline, as a range from :func:`split_offsets` does); *record_start* is the
+    log format's pattern of a line opening a record.
     """
     carry = lead
     for data in blocks:
-        head, cut = first_record_newline(data), cut_point(data, 0)
+        head, cut = first_record_newline(data, record_start), cut_point(data, 0, record_start)
         if 0 <= head < cut:
             if carry or head:
                 piece = carry + data[:head]
@@ -215,7 +220,7 @@ def iter_chunks(blocks: Iterable[bytes], lead: bytes = b"\n") -> Iterator[Chunk]
             carry = data[cut:]
             continue
         buf = carry + data
-        cut = cut_point(buf)
+        cut = cut_point(buf, 1, record_start)
         if cut < 0 and len(buf) >= MAX_LINE:
             cut = buf.rfind(b"\n", 1)  # no record start nearby: cut a line, or a huge line
             cut = cut if cut > 0 else len(buf)

@@ -3,7 +3,9 @@
 :func:`scan_summary` streams sources chunk by chunk without building any
 DataFrame, so its memory use does not grow with the file; it is what
 ``wslab analyze --json`` runs. :func:`summarize` gives the same dictionary for an
-already parsed :class:`~wslab.logs.parser.ParsedLog`.
+already parsed :class:`~wslab.logs.parser.ParsedLog`. Each source is read in one
+log format, detected from its opening lines unless ``format=`` names one (see
+:mod:`wslab.logs.formats`); :func:`scan_tally` also says which.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from wslab.logs import scan
+from wslab.logs.formats import AUTO, FORMATS, LogFormat, detect_format, get_format
 from wslab.logs.sources import (
     CHUNK_SIZE,
     GZIP_MAGIC,
@@ -52,6 +55,8 @@ class Tally:
     """Counts gathered over one or more sources; :meth:`as_dict` is the ``--json`` output."""
 
     files: list[str] = field(default_factory=list)
+    #: The format each of :attr:`files` was read in (not part of :meth:`as_dict`).
+    formats: list[str] = field(default_factory=list)
     lines: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     exceptions: Counter[str] = field(default_factory=Counter)
@@ -71,6 +76,7 @@ class Tally:
     def merge(self, other: Tally) -> Tally:
         """Add *other*'s counts (from later in the same input) to this tally; return it."""
         self.files.extend(other.files)
+        self.formats.extend(other.formats)
         self.lines += other.lines
         self.statuses.update(other.statuses)
         self.exceptions.update(other.exceptions)
@@ -122,35 +128,43 @@ class Tally:
         }
 
 
-def scan_chunks(chunks: Iterable[Chunk], suffix: bytes, tally: Tally) -> None:
-    """Add the counts of *chunks* to *tally*; *suffix* is the source's learned format suffix."""
+def scan_chunks(
+    chunks: Iterable[Chunk], suffix: bytes, tally: Tally, fmt: LogFormat = FORMATS["werkzeug"]
+) -> None:
+    """Add the counts of *chunks* to *tally*; *suffix* is the source's learned format suffix
+    and *fmt* its log format."""
     for chunk in chunks:
         blocks = scan.find_tracebacks(chunk)
         counts = scan.traceback_counts(blocks, suffix)
         tally.lines += scan.count_lines(chunk)
-        tally.statuses.update({k.decode(): v for k, v in scan.count_statuses(chunk).items()})
+        tally.statuses.update({k.decode(): v for k, v in scan.count_statuses(chunk, fmt).items()})
         tally.exceptions.update(counts.exceptions)
         tally.chains.update(counts.chains)
         tally.incomplete_tracebacks += counts.incomplete
-        tally.bad_request_syntax_lines += scan.count_bad_request_syntax(chunk)
-        tally.add_unparsed(chunk.buf, scan.find_unparsed(chunk, scan.message_spans(blocks)))
+        tally.bad_request_syntax_lines += scan.count_bad_request_syntax(chunk, fmt)
+        tally.add_unparsed(chunk.buf, scan.find_unparsed(chunk, scan.message_spans(blocks), fmt))
 
 
-def _scan_range(path: str, start: int, end: int, suffix: bytes) -> Tally:
-    """Counts of bytes ``start:end`` of a plain file (run in a worker process)."""
+def _scan_range(path: str, start: int, end: int, suffix: bytes, fmt_name: str) -> Tally:
+    """Counts of bytes ``start:end`` of a plain file in format *fmt_name* (run in a worker process)."""
     tally = Tally()
     state = ReadState(path)
+    fmt = FORMATS[fmt_name]
     with open(path, "rb") as stream:
         stream.seek(start)
         blocks = read_blocks(stream, state, limit=end - start)
-        scan_chunks(iter_chunks(blocks, lead=b"\n" if start == 0 else b""), suffix, tally)
+        chunks = iter_chunks(blocks, lead=b"\n" if start == 0 else b"", record_start=fmt.record_start)
+        scan_chunks(chunks, suffix, tally, fmt)
     tally.warnings.extend(state.warnings)
     return tally
 
 
-def _file_suffix(path: str) -> bytes:
+def _file_head(path: str, given: LogFormat | None) -> tuple[bytes, LogFormat]:
+    """The format suffix and the log format of a plain file, from its first bytes."""
     with open(path, "rb") as stream:
-        return scan.learn_suffix(head_window(read_blocks(stream, ReadState(path)))[0])
+        head = head_window(read_blocks(stream, ReadState(path)))[0]
+    fmt = given or detect_format(head)
+    return scan.learn_suffix(head, fmt), fmt
 
 
 def _can_split(source: Source, jobs: int) -> bool:
@@ -169,31 +183,43 @@ def _start_method() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if forkable else "spawn")
 
 
-def _scan_parallel(path: str, jobs: int) -> Tally:
+def _scan_parallel(path: str, jobs: int, given: LogFormat | None) -> tuple[Tally, LogFormat]:
     offsets = split_offsets(path, jobs)
-    suffix = _file_suffix(path)
+    suffix, fmt = _file_head(path, given)
     with ProcessPoolExecutor(max_workers=len(offsets) - 1, mp_context=_start_method()) as pool:
-        parts = pool.map(_scan_range, repeat(path), offsets[:-1], offsets[1:], repeat(suffix))
-        return reduce(Tally.merge, parts, Tally())
+        parts = pool.map(
+            _scan_range, repeat(path), offsets[:-1], offsets[1:], repeat(suffix), repeat(fmt.name)
+        )
+        return reduce(Tally.merge, parts, Tally()), fmt
 
 
-def scan_source(source: Source, tally: Tally, jobs: int = 1, chunk_size: int = CHUNK_SIZE) -> None:
+def scan_source(
+    source: Source,
+    tally: Tally,
+    jobs: int = 1,
+    chunk_size: int = CHUNK_SIZE,
+    format: str | LogFormat = AUTO,  # noqa: A002
+) -> None:
     """Add the counts of one source to *tally*, streaming it chunk by chunk.
 
     A large plain file is cut into *jobs* ranges of whole records, scanned by
-    that many worker processes; the counts are the same either way.
+    that many worker processes; the counts are the same either way. *format* is
+    ``"auto"`` (detect it from the source's opening lines) or a format name.
     """
+    given = get_format(format)
     name = source_name(source)
     if _can_split(source, jobs):
-        part = _scan_parallel(str(source), jobs)
+        part, fmt = _scan_parallel(str(source), jobs, given)
         part.warnings = [w.replace(str(source), name, 1) for w in part.warnings]
     else:
         part, state = Tally(), ReadState(name)
         with open_source(source) as stream:
             head, blocks = head_window(read_blocks(stream, state, chunk_size))
-            scan_chunks(iter_chunks(blocks), scan.learn_suffix(head), part)
+            fmt = given or detect_format(head)
+            chunks = iter_chunks(blocks, record_start=fmt.record_start)
+            scan_chunks(chunks, scan.learn_suffix(head, fmt), part, fmt)
         part.warnings.extend(state.warnings)
-    part.files = [name]
+    part.files, part.formats = [name], [fmt.name]
     tally.merge(part)
 
 
@@ -204,17 +230,33 @@ def default_jobs() -> int:
     )
 
 
+def scan_tally(
+    sources: Iterable[Source],
+    jobs: int | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    format: str | LogFormat = AUTO,  # noqa: A002
+) -> Tally:
+    """Stream every source once into a :class:`Tally` (its ``formats`` say how each was read)."""
+    given = get_format(format)
+    tally = Tally()
+    for source in sources:
+        scan_source(source, tally, default_jobs() if jobs is None else jobs, chunk_size, given or AUTO)
+    return tally
+
+
 def scan_summary(
-    sources: Iterable[Source], jobs: int | None = None, chunk_size: int = CHUNK_SIZE
+    sources: Iterable[Source],
+    jobs: int | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    format: str | LogFormat = AUTO,  # noqa: A002
 ) -> dict[str, Any]:
     """Stream every source once and return the summary dictionary (see :meth:`Tally.as_dict`).
 
     *jobs* worker processes share each large plain file (default: :func:`default_jobs`).
+    *format* is ``"auto"`` (detect each source's format from its opening lines) or one
+    of :data:`~wslab.logs.formats.FORMATS` for every source.
     """
-    tally = Tally()
-    for source in sources:
-        scan_source(source, tally, default_jobs() if jobs is None else jobs, chunk_size)
-    return tally.as_dict()
+    return scan_tally(sources, jobs, chunk_size, format).as_dict()
 
 
 def summarize(parsed: Any) -> dict[str, Any]:
@@ -226,6 +268,7 @@ def summarize(parsed: Any) -> dict[str, Any]:
     final = errors[errors["complete"]] if len(errors) else errors
     tally = Tally(
         files=list(parsed.files),
+        formats=list(getattr(parsed, "formats", [])),
         lines=parsed.lines,
         statuses=Counter(_as_counts(requests["status"].value_counts()) if len(requests) else {}),
         exceptions=Counter(_as_counts(final["error"].value_counts()) if len(final) else {}),

@@ -59,8 +59,8 @@ def run_cell(variant: str, transport: str, log_dir: Path, users: int,
              redis_url: str | None = None, label: str | None = None) -> dict[str, Any]:
     """Run one variant with *users* users of one transport; return its results row.
 
-    *label* names the row's variant (the current-pins run labels ``before`` as
-    ``upgraded``); its log is ``log_dir/<label>-<transport>.log``, started afresh.
+    *label* names the row's variant (default: the variant's name); its log is
+    ``log_dir/<label>-<transport>.log``, started afresh.
     """
     label = label or variant
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -1,23 +1,17 @@
-"""Run a variant's cells in another interpreter, above all the current pins for ``upgraded``.
+"""Run cells in a subprocess of some interpreter, and read their rows back.
 
-One interpreter holds one version of each package, so the current pins
-(``requirements/current.txt``) live in ``.venv-current`` at the repository root.
-:func:`ensure_current_venv` creates it on first use (as ``make test-current``
-does) and reuses it afterwards.
+One interpreter holds one version of each package and runs one lab stack at a
+time, so the kit runs cells in subprocesses: :func:`launch` starts ``python -m
+MODULE ...`` with a given interpreter, its pid registered (so ``make reset``
+can stop it); the module prints its rows as one JSON list on stdout, and
+:func:`collect` reads them back.  The experiment runs this module that way, one
+subprocess per variant, side by side (:func:`start`); the factor matrix runs
+:mod:`wslab.study.cellrun` in each cell's environment.
 
-:func:`start` runs this module as a subprocess of a given interpreter; the
-subprocess runs one variant once per transport (one stack per cell, see
-:func:`wslab.study.cells.run_cell`) and prints the rows as one JSON list on
-stdout; :func:`collect` reads them back.  ``upgraded`` is the ``before`` stack
-run this way under ``.venv-current`` with its rows labelled ``upgraded``
-(:data:`UPGRADED`).  The experiment also starts the incident-pins variants this
-way, one subprocess each, so that they run side by side (one lab stack per
-process).
+This module's own entry point runs one variant once per transport (one stack
+per cell, see :func:`wslab.study.cells.run_cell`)::
 
-By hand::
-
-    .venv-current/bin/python -m wslab.study.envrun --variant before --label upgraded \\
-        --log-dir out/logs --users 4
+    .venv/bin/python -m wslab.study.envrun --variant before --log-dir out/logs --users 4
 """
 
 from __future__ import annotations
@@ -27,20 +21,13 @@ import json
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import wslab
 from wslab.errors import WslabError
 from wslab.lab import pids
-
-VENV_NAME = ".venv-current"
-REQUIREMENTS = Path("requirements") / "current.txt"
-MARKER = ".installed"
-#: The variant the current-pins run starts, and the label its rows get.
-UPGRADED = ("before", "upgraded")
 
 
 @dataclass
@@ -52,62 +39,25 @@ class Job:
     stderr: IO[str]
 
 
-def repo_root() -> Path:
-    """The repository the package is installed from (two levels above ``lib/wslab``).
-
-    Raises :class:`WslabError` if ``requirements/current.txt`` is not there
-    (e.g. the package was installed from a wheel, not from a clone).
-    """
-    root = Path(wslab.__file__).resolve().parent.parent.parent
-    if not (root / REQUIREMENTS).is_file():
-        raise WslabError(f"{REQUIREMENTS} not found under {root}: the 'upgraded' variant "
-                         "needs a clone of the repository")
-    return root
-
-
-def venv_python(root: Path) -> Path:
-    """The interpreter of the current-pins venv under *root*."""
-    return root / VENV_NAME / "bin" / "python"
-
-
-def _base_python() -> str:
-    return getattr(sys, "_base_executable", None) or sys.executable
-
-
-def _run_step(command: list[str], root: Path) -> None:
-    done = subprocess.run(command, cwd=root, capture_output=True, text=True)
-    if done.returncode != 0:
-        lines = (done.stderr or done.stdout).strip().splitlines() or ["(no output)"]
-        raise WslabError(f"building {VENV_NAME} failed ({' '.join(command[:4])} ...): {lines[-1]}")
-
-
-def ensure_current_venv(root: Path | None = None) -> Path:
-    """Return the current-pins interpreter, creating ``.venv-current`` first if needed."""
-    root = root or repo_root()
-    venv = root / VENV_NAME
-    python = venv_python(root)
-    if python.exists() and (venv / MARKER).exists():
-        return python
-    print(f"wslab: creating {VENV_NAME} with the current pins ({REQUIREMENTS}); this takes "
-          "a few minutes once and is reused afterwards", file=sys.stderr, flush=True)
-    if not python.exists():
-        _run_step([_base_python(), "-m", "venv", str(venv)], root)
-    _run_step([str(python), "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS), "-e", "."], root)
-    (venv / MARKER).touch()
-    print(f"wslab: {VENV_NAME} is ready", file=sys.stderr, flush=True)
-    return python
-
-
 def start(python: str | Path, variant: str, transports: Sequence[str], log_dir: Path, users: int,
           redis_url: str | None = None, label: str | None = None) -> Job:
     """Start *variant*'s cells under *python* in the background; read them with :func:`collect`."""
     label = label or variant
-    command = [str(python), "-m", "wslab.study.envrun", "--variant", variant, "--label", label,
-               "--log-dir", str(log_dir), "--users", str(users), "--transports", ",".join(transports)]
+    arguments = ["--variant", variant, "--label", label, "--log-dir", str(log_dir),
+                 "--users", str(users), "--transports", ",".join(transports)]
     if redis_url:
-        command += ["--redis-url", redis_url]
+        arguments += ["--redis-url", redis_url]
+    return launch(python, "wslab.study.envrun", arguments, label)
+
+
+def launch(python: str | Path, module: str, arguments: Sequence[str], label: str) -> Job:
+    """Start ``python -m module arguments`` in the background, its pid registered.
+
+    The module prints its rows as one JSON list on stdout; :func:`collect` reads them.
+    """
     stderr = tempfile.TemporaryFile("w+")
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    process = subprocess.Popen([str(python), "-m", module, *arguments], stdout=subprocess.PIPE,
+                               stderr=stderr, text=True)
     pids.register(process.pid, f"{label} cells")
     return Job(label, process, stderr)
 
@@ -146,28 +96,29 @@ def stop(job: Job) -> None:
     job.stderr.close()
 
 
-def run_upgraded(transports: Sequence[str], log_dir: Path, users: int,
-                 redis_url: str | None = None) -> list[dict[str, Any]]:
-    """Create or reuse ``.venv-current`` and run the ``upgraded`` cells there (blocking)."""
-    variant, label = UPGRADED
-    return collect(start(ensure_current_venv(), variant, transports, log_dir, users, redis_url, label))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Subprocess entry point: run one variant per transport and print the rows as JSON."""
     from wslab.study.cells import TRANSPORTS, run_cells
 
     parser = argparse.ArgumentParser(prog="python -m wslab.study.envrun", description=main.__doc__)
-    parser.add_argument("--variant", default=UPGRADED[0])
-    parser.add_argument("--label", default=UPGRADED[1])
+    parser.add_argument("--variant", default="before")
+    parser.add_argument("--label")
     parser.add_argument("--log-dir", required=True, type=Path)
     parser.add_argument("--users", type=int, default=4)
     parser.add_argument("--transports", default=",".join(TRANSPORTS))
     parser.add_argument("--redis-url")
     args = parser.parse_args(argv)
+    return emit_rows(lambda: run_cells(args.variant, args.transports.split(","), args.log_dir,
+                                       args.users, args.redis_url, label=args.label))
+
+
+def emit_rows(produce: Callable[[], list[dict[str, Any]]]) -> int:
+    """A subprocess's end: print *produce*'s rows as one JSON list, or its error as one line.
+
+    Returns the exit code (0, or the :class:`WslabError`'s) for ``sys.exit``.
+    """
     try:
-        rows = run_cells(args.variant, args.transports.split(","), args.log_dir, args.users,
-                         args.redis_url, label=args.label)
+        rows = produce()
     except WslabError as exc:
         print(f"wslab: error: {exc}", file=sys.stderr)
         return exc.exit_code

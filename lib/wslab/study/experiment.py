@@ -10,9 +10,9 @@ that cell alone.  A cell's users all use one transport and run at once:
 ``http``       plain HTTP pages only
 
 The variants ``no-session``, ``before``, ``writeup-fix`` and ``guard`` run on
-this interpreter's packages (the incident pins); ``upgraded`` runs the
-``before`` stack on the current pins in ``.venv-current`` (see
-:mod:`wslab.study.envrun`).  By default every variant runs in its own subprocess
+this interpreter's packages (the incident pins in ``.venv``); other versions
+and servers are the factor matrix's job (:mod:`wslab.study.matrix`).  By
+default every variant runs in its own subprocess (:mod:`wslab.study.envrun`)
 and the variants run side by side, which keeps the whole grid well under a
 minute even when a cell waits out a slow close.
 
@@ -98,20 +98,10 @@ def _shared_redis_url(redis_url: str | None) -> tuple[Any, str]:
     return handle, handle.url if handle.url else FAKE
 
 
-def _worker(variant: str) -> tuple[str, str, str]:
-    """``(interpreter, variant to start, row label)`` for one variant's subprocess."""
-
-    if get_variant(variant).pins == "incident":
-        return sys.executable, variant, variant
-    base, label = envrun.UPGRADED
-    return str(envrun.ensure_current_venv()), base, label
-
-
 def _run_parallel(plan: Plan, redis_url: str, bar: tqdm) -> list[dict[str, Any]]:
 
-    workers = [_worker(v) for v in plan.variants]
-    jobs = [envrun.start(python, variant, plan.transports, plan.log_dir, plan.users, redis_url, label)
-            for python, variant, label in workers]
+    jobs = [envrun.start(sys.executable, variant, plan.transports, plan.log_dir, plan.users, redis_url)
+            for variant in plan.variants]
     rows: list[dict[str, Any]] = []
     try:
         for job in jobs:
@@ -127,12 +117,8 @@ def _run_sequential(plan: Plan, redis_url: str, bar: tqdm) -> list[dict[str, Any
 
     rows: list[dict[str, Any]] = []
     for variant in plan.variants:
-        if get_variant(variant).pins == "incident":
-            rows += run_cells(variant, plan.transports, plan.log_dir, plan.users, redis_url,
-                              on_row=lambda row: bar.update(1))
-        else:
-            rows += envrun.run_upgraded(plan.transports, plan.log_dir, plan.users, redis_url)
-            bar.update(len(plan.transports))
+        rows += run_cells(variant, plan.transports, plan.log_dir, plan.users, redis_url,
+                          on_row=lambda row: bar.update(1))
     return rows
 
 
@@ -141,8 +127,7 @@ def run_experiment(plan: Plan, progress: bool = False, parallel: bool = True) ->
 
     With *parallel* (the default) each variant runs in its own subprocess, all at
     once (one lab stack per process); otherwise the incident-pins variants run
-    one after another in this process.  ``upgraded`` always runs in
-    ``.venv-current`` (created on first use).  Either way each cell is one stack.
+    one after another in this process.  Either way each cell is one stack.
     """
     plan.log_dir.mkdir(parents=True, exist_ok=True)
     handle, redis_url = _shared_redis_url(plan.redis_url)

@@ -106,11 +106,15 @@ def compare_blocks(ours: list[str], theirs: list[str] | None = None) -> pd.DataF
     return pd.DataFrame(rows).set_index("part")
 
 
+#: The query fields Engine.IO reads; others (a client's cache-buster, the kit's connection id) are not compared.
+_ENGINEIO_FIELDS = ("EIO", "transport", "sid")
+
+
 def _request_shape(line: str) -> tuple[str, ...]:
     """Method, path, Engine.IO fields, status and colour codes of a request line."""
     match = re.search(r'"(?P<style>(?:␛\[[\d;]*m)*)(?P<method>[A-Z]+) (?P<path>[^?\s]+)\?(?P<query>\S*) '
                       r'HTTP/1\.1(?:␛\[0m)?" (?P<status>\d{3})', line)
     if not match:
         return ()
-    query = tuple(sorted(p for p in match["query"].split("&") if p))
+    query = tuple(sorted(p for p in match["query"].split("&") if p.split("=", 1)[0] in _ENGINEIO_FIELDS))
     return (match["style"], match["method"], match["path"], *query, match["status"])

@@ -5,4 +5,5 @@
 ``stamps``     freshness stamps for stored notebook outputs
 ``exercises``  check cells for the training exercises
 ``reset``      resets the lab between training groups (``make reset``)
+``matrix_charts``  charts of the factor matrix: outcomes per connection, session visibility
 """
