@@ -5,10 +5,10 @@ PY := $(VENV)/bin/python
 CURRENT := .venv-current
 CURRENT_PY := $(CURRENT)/bin/python
 PIP_QUIET ?= -q
-# The library tests run in three worker processes, one test file per worker at a time
-# (module fixtures stay shared; many tests wait on sockets, so three keep two cores busy);
+# The library tests run in four worker processes, one test file per worker at a time
+# (module fixtures stay shared; most tests wait on sockets, so four keep two cores busy);
 # XDIST= runs them in one process.
-XDIST ?= -n 3 --dist loadfile
+XDIST ?= -n 4 --dist loadfile
 # nbval runs two notebooks at a time, each whole on one worker. An exercise and its
 # solution append to the same logs/exercise_*.log, so the solutions run after the tasks.
 NBVAL_XDIST ?= -n 2 --dist loadfile
@@ -19,16 +19,17 @@ EXERCISES := $(TASKS) $(SOLUTIONS)
 
 VENDOR_JS := lib/wslab/app/static/vendor/socket.io.min.js
 
-.PHONY: help install browser-setup demo test test-lib test-current nbval notebooks lab reset bench clean
+.PHONY: help install browser-setup demo test test-lib test-current nbval notebooks workspace lab reset bench clean
 
 help:
 	@echo "make demo      run the stack notebooks headless; executed notebooks and charts in reports/"
 	@echo "make test      all tests: library, integration, notebooks (nbval), library on current pins"
-	@echo "make lab       open JupyterLab on notebooks/"
+	@echo "make workspace copy the notebooks into workspace/ (outputs cleared; your edits are kept)"
+	@echo "make lab       JupyterLab on workspace/ at 127.0.0.1:$$PORT (default 8888); prints the URL with its token"
 	@echo "make nbval     notebooks only, compared with their stored outputs"
 	@echo "make notebooks re-execute the notebooks in place (refresh stored outputs)"
 	@echo "make bench     benchmark scripts (print figures)"
-	@echo "make reset     stop the processes the kit started, clear its Redis keys, reports/ and logs/"
+	@echo "make reset     stop the processes the kit started, clear its Redis keys, reports/, logs/, workspace/, temp folders"
 
 $(VENV)/.installed: pyproject.toml requirements/incident.txt requirements/tools.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "wslab needs Python 3.11 or newer")'
@@ -77,8 +78,12 @@ nbval: install $(CURRENT)/.installed
 notebooks: install $(CURRENT)/.installed
 	$(PY) -m wslab.teach.report --in-place $(NOTEBOOKS) $(EXERCISES)
 
+workspace: install
+	$(PY) -m wslab.teach.workspace
+
+# As a user or as root (it adds --allow-root); 127.0.0.1 only; PORT=N picks the port.
 lab: install
-	$(VENV)/bin/jupyter lab notebooks/
+	$(PY) -m wslab.teach.lab $(if $(PORT),--port $(PORT))
 
 bench: install
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
@@ -87,4 +92,4 @@ reset: install
 	$(PY) -m wslab.teach.reset
 
 clean:
-	rm -rf $(VENV) $(CURRENT) reports .pytest_cache .hypothesis
+	rm -rf $(VENV) $(CURRENT) reports .pytest_cache .hypothesis .wslab

@@ -4,11 +4,14 @@ Every client talks to a real Werkzeug threaded server on 127.0.0.1 that wraps a
 Flask + Flask-SocketIO app; the server records each request head and labels it
 by what it did with the request (see :mod:`wslab.study.corpus`).  Clients:
 python-socketio (websocket-only, polling then upgrade, polling-only),
-websocket-client (default and Firefox-style ``Connection`` header), requests,
-curl (plain and ``--http2``, which asks for an ``h2c`` upgrade) and headless
-Chromium running the socket.io JavaScript client.
+websocket-client (default and Firefox-style ``Connection`` header), requests
+(pages, and requests near the Socket.IO path that are not Engine.IO's), curl
+(plain and ``--http2``, which asks for an ``h2c`` upgrade) and headless
+Chromium running the socket.io JavaScript client.  A second, smaller corpus
+comes from the same app with Socket.IO mounted at ``/custom.io``.
 
     python scripts/capture_corpus.py [--out data/requests/corpus.jsonl]
+                                     [--custom-out data/requests/custom_path.jsonl]
                                      [--socketio-js FILE] [--chromium BIN] [--no-browser]
 """
 
@@ -27,8 +30,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from wslab.study.corpus import (CaptureServer, package_version, run_http_requests,
-                          run_socketio_client, run_websocket_client, save_corpus)
+from wslab.study.corpus import (CUSTOM_SOCKETIO_PATH, SOCKETIO_PATH, CaptureServer, package_version,
+                                run_http_requests, run_socketio_client, run_socketio_path_requests,
+                                run_websocket_client, save_corpus)
 
 ROOT = Path(__file__).resolve().parents[1]
 NODE_DIR = ROOT / "build" / "capture-node"
@@ -142,14 +146,34 @@ def capture(socketio_js: Path | None, chromium: str | None, rounds: int) -> list
                 run_websocket_client(server.url, FIREFOX_CONNECTION)
             with server.client(f"requests {req}", {"http"}):
                 run_http_requests(server.url)
+            with server.client(f"requests {req} near {SOCKETIO_PATH}/", {"http", "not-engineio"}):
+                run_socketio_path_requests(server.url, SOCKETIO_PATH, CUSTOM_SOCKETIO_PATH)
             for suffix, options, path in CURL_RUNS:
                 with server.client(f"curl {curl}{suffix}", {"http"}):
                     run_curl(server.url, options, path)
             if chromium:
                 source = f"chromium {chromium_major(chromium)} (socket.io-client {socketio_js_version(js)})"
                 with server.client(source, {"http", "socketio-polling", "socketio-websocket",
-                                            "websocket-other"}):
+                                            "websocket-other", "not-engineio"}):
                     run_browser(server, chromium)
+        return server.records()
+
+
+def capture_custom_path(socketio_js: Path | None, rounds: int) -> list[dict[str, Any]]:
+    """The same app with Socket.IO at :data:`CUSTOM_SOCKETIO_PATH`: python-socketio and requests."""
+    sio, req = package_version("python-socketio"), package_version("requests")
+    with CaptureServer(socketio_js, CUSTOM_SOCKETIO_PATH) as server:
+        path = server.socketio_path
+        for _ in range(rounds):
+            with server.client(f"python-socketio {sio} websocket-only at {path}", {"socketio-websocket"}):
+                run_socketio_client(server.url, ["websocket"], socketio_path=path)
+            with server.client(f"python-socketio {sio} polling-upgrade at {path}",
+                               {"socketio-polling", "socketio-websocket"}):
+                run_socketio_client(server.url, ["polling", "websocket"], socketio_path=path)
+            with server.client(f"python-socketio {sio} polling-only at {path}", {"socketio-polling"}):
+                run_socketio_client(server.url, ["polling"], socketio_path=path)
+            with server.client(f"requests {req} near {path}/", {"http", "not-engineio"}):
+                run_socketio_path_requests(server.url, path, SOCKETIO_PATH)
         return server.records()
 
 
@@ -166,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     """Capture the corpus and write it as JSONL."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "requests" / "corpus.jsonl")
+    parser.add_argument("--custom-out", type=Path, default=ROOT / "data" / "requests" / "custom_path.jsonl",
+                        help=f"corpus of the app with Socket.IO at {CUSTOM_SOCKETIO_PATH}")
     parser.add_argument("--socketio-js", type=Path, help="socket.io.min.js to serve to the browser")
     parser.add_argument("--chromium", default=shutil.which("chromium"), help="Chromium binary")
     parser.add_argument("--no-browser", action="store_true", help="skip the browser client")
@@ -177,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     records = capture(args.socketio_js, chromium, args.rounds)
     save_corpus(records, args.out)
     print(summary(records))
+    js = ensure_socketio_js(args.socketio_js) if chromium else args.socketio_js
+    custom = capture_custom_path(js, args.rounds)
+    save_corpus(custom, args.custom_out)
+    print(summary(custom))
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,12 +11,14 @@ from typing import Any
 import pytest
 import requests
 
-from wslab.study.corpus import (FIELDS, HTTP_VISITS, LABELS, CaptureServer, load_corpus,
-                          run_http_requests, run_socketio_client, run_websocket_client,
-                          save_corpus)
+from wslab.study.corpus import (CUSTOM_SOCKETIO_PATH, FIELDS, HTTP_VISITS, LABELS, NEGATIVE_LABELS,
+                                SOCKETIO_PATH, CaptureServer, load_corpus, run_http_requests,
+                                run_socketio_client, run_socketio_path_requests, run_websocket_client,
+                                save_corpus, socketio_path_visits)
 from wslab.errors import WslabError
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "requests" / "corpus.jsonl"
+CUSTOM_CORPUS = CORPUS.with_name("custom_path.jsonl")
 FIREFOX_CONNECTION = "Connection: keep-alive, Upgrade"
 ALL = set(LABELS)
 
@@ -36,6 +39,8 @@ def captured() -> Iterator[dict[str, list[dict[str, Any]]]]:
             run_websocket_client(server.url, FIREFOX_CONNECTION)
         with server.client("requests", ALL):
             run_http_requests(server.url)
+        with server.client("requests near", ALL):
+            run_socketio_path_requests(server.url)
         records = server.records()
     grouped: dict[str, list[dict[str, Any]]] = {}
     for record in records:
@@ -92,6 +97,83 @@ def test_requests_client_is_http_in_visit_order(captured: dict) -> None:
 def test_later_requests_carry_the_session_cookie(captured: dict) -> None:
     dashboard = next(r for r in captured["requests"] if r["path"] == "/dashboard")
     assert "session=" in dashboard["headers"].get("Cookie", "")
+
+
+def test_labels_and_negatives() -> None:
+    assert LABELS == ("socketio-websocket", "socketio-polling", "websocket-other", "http", "not-engineio")
+    assert NEGATIVE_LABELS == ("http", "not-engineio")
+
+
+def test_visits_near_the_socketio_path() -> None:
+    assert socketio_path_visits() == (
+        ("GET", "/socket.io/socket.io.js"), ("GET", "/socket.io/static/app.css"),
+        ("GET", "/socket.iox/?EIO=4&transport=polling"), ("GET", "/custom.io/?EIO=4&transport=polling"))
+    assert socketio_path_visits("/custom.io", "/socket.io")[3] == ("GET", "/socket.io/?EIO=4&transport=polling")
+
+
+def test_files_under_the_socketio_path_are_not_engineio_and_the_rest_is_flask(captured: dict) -> None:
+    """What the workload sent, in order; who answered each decides its label."""
+    records = captured["requests near"]
+    sent = [(m, p) for m, p in socketio_path_visits()]
+    seen = [(r["method"], r["path"] + (f"?{r['query']}" if r["query"] else "")) for r in records]
+    assert seen == sent
+    assert labels(records) == ["not-engineio", "not-engineio", "http", "http"]
+
+
+def test_the_static_layer_serves_the_client_before_engineio(tmp_path: Path) -> None:
+    client_js = tmp_path / "socket.io.min.js"
+    client_js.write_bytes(b"/* socket.io client */")
+    with CaptureServer(client_js) as served, CaptureServer() as missing:
+        with served.client("static", ALL), missing.client("static", ALL):
+            found = requests.get(served.url + "/socket.io/socket.io.js", timeout=10)
+            absent = requests.get(missing.url + "/socket.io/socket.io.js", timeout=10)
+            css = requests.get(served.url + "/socket.io/static/app.css", timeout=10)
+            engineio = requests.get(served.url + "/socket.io/other.js", timeout=10)
+        records = served.records() + missing.records()
+    assert (found.status_code, found.content) == (200, b"/* socket.io client */")
+    assert found.headers["Content-Type"] == "text/javascript"
+    assert absent.status_code == 404
+    assert css.status_code == 200 and css.headers["Content-Type"] == "text/css"
+    # any other path below /socket.io/ still reaches Engine.IO, which rejects a request without its query
+    assert engineio.status_code == 400
+    assert [(r["path"], r["label"]) for r in records if r["label"] == "not-engineio"] == [
+        ("/socket.io/socket.io.js", "not-engineio"), ("/socket.io/static/app.css", "not-engineio"),
+        ("/socket.io/socket.io.js", "not-engineio")]
+
+
+@pytest.fixture(scope="module")
+def custom_captured() -> Iterator[tuple[str, dict[str, list[dict[str, Any]]]]]:
+    """A capture server with Socket.IO at /custom.io: python-socketio there, requests near it."""
+    with CaptureServer(socketio_path=CUSTOM_SOCKETIO_PATH) as server:
+        served = server.socketio_path
+        with server.client("sio polling-upgrade", ALL):
+            run_socketio_client(server.url, ["polling", "websocket"], socketio_path=served)
+        with server.client("requests near", ALL):
+            run_socketio_path_requests(server.url, served, SOCKETIO_PATH)
+        records = server.records()
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        grouped.setdefault(record["source"], []).append(record)
+    yield served, grouped
+
+
+def test_custom_path_server_serves_socketio_there(custom_captured: tuple) -> None:
+    served, grouped = custom_captured
+    assert served == CUSTOM_SOCKETIO_PATH == "/custom.io"
+    records = grouped["sio polling-upgrade"]
+    assert {r["path"] for r in records} == {"/custom.io/"}
+    assert labels(records)[0] == "socketio-polling" and labels(records).count("socketio-websocket") == 1
+
+
+def test_custom_path_server_leaves_socketio_path_to_flask(custom_captured: tuple) -> None:
+    _, grouped = custom_captured
+    records = grouped["requests near"]
+    assert [(r["path"], r["query"], r["label"]) for r in records] == [
+        ("/custom.io/socket.io.js", "", "not-engineio"),
+        ("/custom.io/static/app.css", "", "not-engineio"),
+        ("/custom.iox/", "EIO=4&transport=polling", "http"),
+        ("/socket.io/", "EIO=4&transport=polling", "http"),  # the right query, but no server mounted there
+    ]
 
 
 def test_captured_lines_have_the_corpus_shape(captured: dict) -> None:
@@ -182,6 +264,23 @@ def test_committed_corpus_has_every_label(committed: list) -> None:
     assert {r["label"] for r in committed} == set(LABELS)
 
 
+@pytest.fixture(scope="module")
+def committed_custom() -> list[dict[str, Any]]:
+    return load_corpus(CUSTOM_CORPUS)
+
+
+def test_committed_custom_path_corpus(committed_custom: list) -> None:
+    assert 10 <= len(committed_custom) <= 100
+    assert {r["label"] for r in committed_custom} == set(LABELS) - {"websocket-other"}
+    engineio = [r for r in committed_custom if r["label"].startswith("socketio-")]
+    assert {r["path"] for r in engineio} == {"/custom.io/"}
+    assert all(r["source"].endswith("at /custom.io") for r in engineio)
+    elsewhere = [r for r in committed_custom if r["path"] == "/socket.io/"]
+    assert elsewhere and {(r["query"], r["label"]) for r in elsewhere} == {("EIO=4&transport=polling", "http")}
+    for text in CUSTOM_CORPUS.read_text().splitlines():
+        assert tuple(json.loads(text)) == FIELDS
+
+
 def test_committed_corpus_is_modest(committed: list) -> None:
     assert 20 <= len(committed) <= 300
 
@@ -191,21 +290,28 @@ def test_committed_corpus_lines_have_exact_fields() -> None:
         assert tuple(json.loads(text)) == FIELDS
 
 
-@pytest.mark.parametrize("kind, allowed", [
-    (("python-socketio", "websocket-only"), {"socketio-websocket"}),
-    (("python-socketio", "polling-upgrade"), {"socketio-polling", "socketio-websocket"}),
-    (("python-socketio", "polling-only"), {"socketio-polling"}),
-    (("websocket-client",), {"websocket-other"}),
-    (("requests",), {"http"}),
-    (("curl",), {"http"}),
-    (("curl", "--http2"), {"http"}),
-    (("chromium",), set(LABELS)),
+@pytest.mark.parametrize("source, allowed", [
+    (r"python-socketio \S+ websocket-only", {"socketio-websocket"}),
+    (r"python-socketio \S+ polling-upgrade", {"socketio-polling", "socketio-websocket"}),
+    (r"python-socketio \S+ polling-only", {"socketio-polling"}),
+    (r"websocket-client \S+( \(Connection: keep-alive, Upgrade\))?", {"websocket-other"}),
+    (r"requests \S+", {"http"}),
+    (r"requests \S+ near /socket\.io/", {"http", "not-engineio"}),
+    (r"curl \S+", {"http"}),
+    (r"curl \S+ --http2", {"http"}),
+    (r"chromium \d+ \(socket\.io-client \S+\)", set(LABELS)),
 ])
-def test_committed_corpus_has_each_client_kind(committed: list, kind: tuple, allowed: set) -> None:
-    records = [r for r in committed if r["source"].startswith(kind[0])
-               and all(word in r["source"] for word in kind[1:])]
-    assert records, f"no lines from {' '.join(kind)}"
+def test_committed_corpus_has_each_client_kind(committed: list, source: str, allowed: set) -> None:
+    records = [r for r in committed if re.fullmatch(source, r["source"])]
+    assert records, f"no lines from {source}"
     assert {r["label"] for r in records} <= allowed
+
+
+def test_committed_corpus_has_static_files_under_the_socketio_path(committed: list) -> None:
+    static = [r for r in committed if r["label"] == "not-engineio"]
+    assert {r["path"] for r in static} == {"/socket.io/socket.io.js", "/socket.io/static/app.css"}
+    assert {r["source"].split()[0] for r in static} == {"requests", "chromium"}
+    assert all(r["query"] == "" for r in static)
 
 
 def test_committed_corpus_has_an_h2c_upgrade_request(committed: list) -> None:
@@ -215,4 +321,4 @@ def test_committed_corpus_has_an_h2c_upgrade_request(committed: list) -> None:
 
 def test_committed_browser_lines_cover_the_socketio_handshake(committed: list) -> None:
     browser = {r["label"] for r in committed if r["source"].startswith("chromium")}
-    assert {"socketio-polling", "socketio-websocket", "http"} <= browser
+    assert {"socketio-polling", "socketio-websocket", "http", "not-engineio"} <= browser

@@ -6,18 +6,28 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from flask import Flask
+from flask_socketio import SocketIO
+
+from wslab.app.demo import create_app, served_socketio_path
 from wslab.app.detection import (
+    DEFAULT_SOCKETIO_PATH,
     PRECISE_SIGNALS,
     RESPONSE_NONE_SIGNAL,
     WRITEUP_SIGNALS,
     Decision,
     RequestHead,
     header_tokens,
+    is_engineio_query,
     precise_decision,
+    socketio_prefix,
     writeup_decision,
     writeup_save_decision,
     writeup_signals,
 )
+
+#: The query every Engine.IO client sends (python-socketio, socket.io-client).
+EIO_POLLING = "EIO=4&transport=polling"
 
 
 def environ(path: str = "/", query: str = "", headers: dict[str, str] | None = None) -> dict:
@@ -37,7 +47,7 @@ def test_decision_signal_is_first_match_or_none() -> None:
 def test_signal_names_are_in_writeup_order() -> None:
     assert tuple(writeup_signals(RequestHead())) == WRITEUP_SIGNALS
     assert RESPONSE_NONE_SIGNAL not in WRITEUP_SIGNALS
-    assert PRECISE_SIGNALS == ("socketio-path", "websocket-upgrade")
+    assert PRECISE_SIGNALS == ("engineio-request", "websocket-upgrade")
 
 
 def test_head_from_environ_request_head_and_mapping_agree() -> None:
@@ -168,15 +178,107 @@ def test_save_decision_keeps_open_signals_first() -> None:
     ("/socket.io/", True),
     ("/socket.io/x", True),
     ("/socket.io-docs", False),
+    ("/socket.iox/", False),  # the same letters, another segment
     ("/other/socket.io/", False),
+    ("/Socket.IO/", False),
 ])
 def test_precise_path_matches_by_segment(path: str, fired: bool) -> None:
-    assert precise_decision(environ(path)).is_websocket is fired
+    decision = precise_decision(environ(path, EIO_POLLING))
+    assert decision.matched == (("engineio-request",) if fired else ())
+
+
+@pytest.mark.parametrize(("path", "query"), [
+    ("/socket.io/socket.io.js", ""),  # the browser client, served under the path
+    ("/socket.io/static/app.css", ""),
+    ("/socket.io/", ""),
+    ("/socket.io/", "EIO=4"),  # no transport
+    ("/socket.io/", "transport=polling"),  # no protocol version
+    ("/socket.io/", "EIO=&transport=polling"),  # a blank value is no value
+    ("/socket.io/", "EIO=4&transport="),
+    ("/socket.io/", "EIO=4&transport=xhr"),  # not an Engine.IO transport
+    ("/socket.io/", "eio=4&transport=polling"),  # parameter names are case-sensitive
+])
+def test_precise_needs_the_engineio_query_under_the_path(path: str, query: str) -> None:
+    assert precise_decision(environ(path, query)) == Decision(False, ())
+
+
+@pytest.mark.parametrize("query", [EIO_POLLING, "EIO=4&transport=websocket", "transport=polling&EIO=3",
+                                   "EIO=4&transport=polling&t=oguszof0&sid=gS2LXIbuGS"])
+def test_precise_engineio_query_in_any_order(query: str) -> None:
+    assert precise_decision(environ("/socket.io/", query)).matched == ("engineio-request",)
+
+
+def test_engineio_query_reads_first_values() -> None:
+    assert is_engineio_query(RequestHead(query="EIO=4&transport=polling&transport=xhr"))
+    assert not is_engineio_query(RequestHead(query="EIO=4&transport=xhr&transport=polling"))
+
+
+def test_precise_default_path_is_socketio() -> None:
+    assert DEFAULT_SOCKETIO_PATH == "/socket.io"
+    assert precise_decision(environ("/socket.io/", EIO_POLLING)) == precise_decision(
+        environ("/socket.io/", EIO_POLLING), socketio_path="/socket.io")
 
 
 def test_precise_custom_path() -> None:
-    assert precise_decision(environ("/ws/x"), socketio_path="/ws/").matched == ("socketio-path",)
-    assert precise_decision(environ("/socket.io/"), socketio_path="ws").is_websocket is False
+    custom = environ("/custom.io/", EIO_POLLING)
+    default = environ("/socket.io/", EIO_POLLING)
+    assert precise_decision(custom) == Decision(False, ())
+    for spelling in ("/custom.io", "custom.io", "/custom.io/"):
+        assert precise_decision(custom, socketio_path=spelling).matched == ("engineio-request",)
+        assert precise_decision(default, socketio_path=spelling) == Decision(False, ())
+    assert precise_decision(environ("/ws/x", EIO_POLLING), socketio_path="/ws/").matched == ("engineio-request",)
+    assert precise_decision(environ("/custom.io/socket.io.js"), socketio_path="/custom.io").is_websocket is False
+
+
+def test_precise_upgrade_fires_on_any_path() -> None:
+    headers = {"Upgrade": "websocket", "Connection": "Upgrade"}
+    decision = precise_decision(environ("/custom.io/", "EIO=4&transport=websocket", headers))
+    assert decision == Decision(True, ("websocket-upgrade",))
+    both = precise_decision(environ("/custom.io/", "EIO=4&transport=websocket", headers), "/custom.io")
+    assert both.matched == ("engineio-request", "websocket-upgrade")
+
+
+@pytest.mark.parametrize(("path", "prefix"), [
+    ("socket.io", "/socket.io/"), ("/socket.io", "/socket.io/"), ("/socket.io/", "/socket.io/"),
+    ("/a/b", "/a/b/"),
+])
+def test_socketio_prefix_adds_the_slashes_like_engineio(path: str, prefix: str) -> None:
+    assert socketio_prefix(path) == prefix
+
+
+@pytest.mark.parametrize("path", ["", "/", "//", " /socket.io", "/socket.io?EIO=4", "/a b", "/x#y"])
+def test_socketio_prefix_rejects_paths_no_server_serves(path: str) -> None:
+    with pytest.raises(ValueError, match="not a Socket.IO path"):
+        socketio_prefix(path)
+    with pytest.raises(ValueError, match="not a Socket.IO path"):
+        precise_decision(environ("/socket.io/", EIO_POLLING), socketio_path=path)
+
+
+# --- the path, read from the app's Socket.IO server ----------------------------------------------
+
+
+@pytest.mark.parametrize(("configured", "served"), [
+    (None, "/socket.io"), ("/custom.io", "/custom.io"), ("custom.io", "/custom.io"), ("/a/b/", "/a/b"),
+])
+def test_served_socketio_path_reads_the_flask_socketio_option(configured: str | None, served: str) -> None:
+    app = Flask("path-test")
+    options = {} if configured is None else {"path": configured}
+    socketio = SocketIO(app, async_mode="threading", **options)
+    assert served_socketio_path(socketio) == served
+    engineio_request = environ(served + "/", EIO_POLLING)
+    assert precise_decision(engineio_request, served_socketio_path(socketio)).matched == ("engineio-request",)
+
+
+def test_served_socketio_path_needs_an_attached_server() -> None:
+    with pytest.raises(ValueError, match="not attached"):
+        served_socketio_path(SocketIO())
+
+
+def test_demo_app_reports_its_socketio_path_to_clients() -> None:
+    demo = create_app("no-session")
+    assert demo.socketio_path == "/socket.io"
+    config = demo.app.test_client().get("/api/websocket/client-config").get_json()
+    assert config["path"] == "/socket.io"
 
 
 @pytest.mark.parametrize(("upgrade", "connection", "fired"), [
@@ -194,8 +296,9 @@ def test_precise_upgrade_needs_both_tokens(upgrade: str, connection: str, fired:
     assert decision.matched == (("websocket-upgrade",) if fired else ())
 
 
-def test_precise_ignores_query_parameters() -> None:
+def test_precise_ignores_the_engineio_query_outside_the_path() -> None:
     assert precise_decision(environ("/page", "EIO=4&transport=websocket")).is_websocket is False
+    assert precise_decision(environ("/socket.io", EIO_POLLING)).is_websocket is False
 
 
 def test_header_tokens() -> None:

@@ -30,6 +30,11 @@ from wslab.lab.traffic import Workload, run_workload
 #: ``%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"``.
 ACCESS = re.compile(rb'^\S+ \S+ \S+ \[[^\]]+\] "(?P<method>[A-Z]+) (?P<target>\S+) HTTP/\d\.\d" '
                     rb'(?P<status>\d{3}) ')
+#: engineio's writer thread, after gunicorn closed the WebSocket's socket: a background thread's
+#: traceback printed to stderr, not a request error.
+WRITER_THREAD_EBADF = re.compile(
+    rb"Exception in thread [^\n]*\(writer\):\nTraceback \(most recent call last\):\n(?:(?:  .*|\[.*)\n)*?"
+    rb"OSError: \[Errno 9\] Bad file descriptor\n")
 #: gunicorn's default ``pre_request`` hook logs every request it starts, at debug level.
 DEBUG_SOCKETIO_REQUEST = re.compile(rb"\[DEBUG\] GET /socket\.io/$", re.M)
 #: Paths the kit itself asks for (readiness and in-flight probes), not the workload.
@@ -102,7 +107,9 @@ def test_websockets_end_without_500_or_access_line(tmp_path, run_dir, variant, r
     errors = server.error_log.read_bytes()
     # gunicorn did receive each WebSocket request: its debug line is there, its access line is not
     assert len(DEBUG_SOCKETIO_REQUEST.findall(errors)) == len(engineio) + websockets
-    assert b"Traceback" not in errors
+    # The only tracebacks allowed: engineio's writer thread closing a socket gunicorn already
+    # closed (seen now and then under load); never a request's error.
+    assert errors.count(b"Traceback") == len(WRITER_THREAD_EBADF.findall(errors))
     assert b"write() before start_response" not in errors
     assert b"[ERROR]" not in errors
     # how each request left the app, as the lab's outermost WSGI wrapper saw it

@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 
 import logcheck
-from wslab.study.hot_apply import PHASES, open_across, run_hot_apply
+from wslab.study.hot_apply import PHASES, guard_check, open_across, run_hot_apply
 
 #: Long enough for a direct WebSocket user (about 3.5 s from sign-in to the last
 #: request) to start and finish inside one phase; three phases stay under 25 s.
@@ -160,3 +160,61 @@ def test_open_across_counts_only_connections_spanning_the_instant():
         {"kind": "http", "start": t - timedelta(seconds=2), "end": t + timedelta(seconds=1)},
     ]
     assert open_across(users, t) == 1
+
+
+def connection_statuses(data: bytes) -> dict[str, int]:
+    """Status of each direct WebSocket's own request line in *data*, by its ``wslab_conn`` id."""
+    found = {}
+    for request in logcheck.requests(data):
+        query = parse_qs(urlsplit(request["target"]).query)
+        if request["method"] == "GET" and query.get("transport") == ["websocket"] and "sid" not in query \
+                and "wslab_conn" in query:
+            found[query["wslab_conn"][0]] = request["status"]
+    return found
+
+
+def test_guard_check_agrees_with_the_raw_log_and_the_clients(hot):
+    """Who opened after the guard comes from the clients' clocks; what they got, from the raw log."""
+    guard = change_instant(hot, "guard")
+    statuses = connection_statuses(logcheck.read(hot["out"] / "logs" / "hot-apply.log"))
+    opened_after = websocket_users(hot, started_after=guard)
+    started = {u["user"]: u["start"].timestamp() for u in hot["users"] if u["kind"] == "websocket"}
+    guard_errors = [r for r in logcheck.requests(hot["segments"]["guard"]) if r["status"] >= 500]
+    ids = [parse_qs(urlsplit(r["target"]).query).get("wslab_conn", [None])[0] for r in guard_errors]
+    assert hot["guard"] == {
+        "websockets_opened_after": len(opened_after),
+        "of_them_with_101": sum(statuses.get(u["user"]) == 101 for u in opened_after),
+        "guard_phase_5xx": len(guard_errors),
+        "from_websockets_opened_before": sum(1 for i in ids if i in started and started[i] < guard),
+    }
+
+
+LINE = ('[2025-09-01T13:00:{s:02d}.000000] INFO werkzeug - 127.0.0.1 - - [01/Sep/2025 13:00:{s:02d}] '
+        '"GET {target} HTTP/1.1" {status} - (taskName=None)\n')
+MARK = "[2025-09-01T13:00:{s:02d}.000000] INFO wslab - phase: {name} (taskName=None)\n"
+
+
+def test_guard_check_on_a_hand_written_log(tmp_path):
+    """Two WebSockets opened before the guard (one closes in its phase with a 500), two after it."""
+    t = datetime(2025, 9, 1, 13, 0, 0)
+    ws = "/socket.io/?wslab_conn={}&transport=websocket&EIO=4"
+    log = tmp_path / "hot.log"
+    log.write_text(
+        MARK.format(s=0, name="before") + LINE.format(s=1, target=ws.format("websocket-0000"), status=500)
+        + MARK.format(s=10, name="guard")
+        + LINE.format(s=11, target=ws.format("websocket-0001"), status=500)
+        + LINE.format(s=12, target="/whoami", status=200)
+        + LINE.format(s=13, target=ws.format("websocket-0002"), status=101)
+        + LINE.format(s=14, target=ws.format("websocket-0003"), status=500)
+        + LINE.format(s=15, target="/broken", status=502), encoding="utf-8")
+    users = [{"user": "websocket-0000", "kind": "websocket", "start": t, "end": t + timedelta(seconds=2)},
+             {"user": "websocket-0001", "kind": "websocket", "start": t + timedelta(seconds=8),
+              "end": t + timedelta(seconds=11)},
+             {"user": "http-0001", "kind": "http", "start": t + timedelta(seconds=11), "end": t + timedelta(seconds=12)},
+             {"user": "websocket-0002", "kind": "websocket", "start": t + timedelta(seconds=11),
+              "end": t + timedelta(seconds=13)},
+             {"user": "websocket-0003", "kind": "websocket", "start": t + timedelta(seconds=12),
+              "end": t + timedelta(seconds=14)}]
+    changes = [("before", t), ("guard", t + timedelta(seconds=10))]
+    assert guard_check(log, users, changes) == {"websockets_opened_after": 2, "of_them_with_101": 1,
+                                                "guard_phase_5xx": 3, "from_websockets_opened_before": 1}

@@ -212,3 +212,89 @@ def test_bad_jobs_value_is_one_error_line(capsys, value: str) -> None:
     assert out == ""
     assert err.startswith("wslab: error: --jobs must be ") and err.count("\n") == 1, err
     assert repr(value) in err or f"(got {value})" in err
+
+
+# -- bad input: one line on stderr, the documented exit code ---------------------------------
+
+#: Bytes of every value, as in a binary file: far more than a third are no text.
+BINARY = bytes(range(256)) * 32
+#: An Apache error log: text lines of a format the kit does not read.
+APACHE_ERROR = (
+    b"[Tue Sep 01 13:04:34.123456 2025] [core:error] [pid 1234] [client 10.0.0.7:5050] AH00126: Invalid URI\n"
+) * 12
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "message"),
+    [
+        (BINARY, 1, "binary data"),
+        (b"\xfd7zXZ\x00" + BINARY, 1, "xz-compressed data, not a text log (only plain and gzip logs are read"),
+        (APACHE_ERROR, 1, "unknown log format, no Werkzeug request lines among 12 lines (12 unparsed"),
+        (b"", 1, "empty, no log lines to analyze"),
+    ],
+    ids=["binary", "xz", "unknown-format", "empty"],
+)
+@pytest.mark.parametrize("mode", [[], ["--by", "kind"]], ids=["streamed", "parsed"])
+def test_files_with_nothing_to_analyze(tmp_path: Path, content: bytes, code: int, message: str, mode) -> None:
+    log = tmp_path / "webapp.log"
+    log.write_bytes(content)
+    result = subprocess.run(
+        [sys.executable, "-m", "wslab", "analyze", str(log), *mode], capture_output=True, timeout=120
+    )
+    err = result.stderr.decode()
+    assert result.returncode == code, err
+    assert result.stdout == b""
+    assert err.startswith(f"wslab: error: {log}: ") and message in err and err.count("\n") == 1, err
+
+
+def test_unknown_format_lists_the_formats_read(capsys, tmp_path: Path) -> None:
+    log = tmp_path / "app.jsonl"
+    log.write_bytes(b'{"level": "info", "msg": "GET / 200"}\n' * 3)
+    code, out, err = _run(capsys, str(log))
+    assert code == 1 and out == ""
+    assert "formats read: werkzeug, gunicorn-access, gunicorn-error, nginx" in err and err.count("\n") == 1
+
+
+def test_a_format_given_names_itself(capsys, tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(APACHE_ERROR)
+    code, _, err = _run(capsys, str(log), "--format", "nginx")
+    assert code == 1 and "no nginx request lines among 12 lines" in err and "(read as --format nginx)" in err
+
+
+def test_a_damaged_log_with_requests_is_still_read(capsys, tmp_path: Path) -> None:
+    # a few NUL bytes and stray binary in a real log are damage, not a binary file
+    log = tmp_path / "damaged.log"
+    log.write_bytes(ISO.read_bytes() + b"\x00\x00\xff\xfe garbage\n")
+    code, out, _ = _run(capsys, str(log), "--json")
+    assert code == 0 and json.loads(out)["request_lines"] == 15
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "x", "inf", ""])
+def test_bad_bucket_is_one_error_line(capsys, value: str) -> None:
+    code, out, err = _run(capsys, str(ISO), "--by", "time", "--bucket", value)
+    assert code == 2 and out == ""
+    assert err.startswith("wslab: error: --bucket must be") and err.count("\n") == 1
+
+
+def test_help_documents_the_exit_codes(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["analyze", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Exit codes: 0 ok; 1 nothing to analyze (an empty file, binary data, no request lines" in text
+    assert "2 usage error (a missing file, a directory, an unreadable file, a bad option)" in text
+
+
+def test_by_time_uses_the_bucket(capsys) -> None:
+    # iso.log's request lines, read off the raw file: seconds 19:03:34 to 19:03:36
+    seconds = Counter(
+        m.decode() for m in re.findall(rb"^\[\d{4}-\d\d-\d\dT(\d\d:\d\d:\d\d)\.\d+\] INFO werkzeug - [^\n]*\] \"",
+                                       ISO.read_bytes(), re.M)
+    )
+    code, out, _ = _run(capsys, str(ISO), "--by", "time", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["bucket_seconds"] == 1.0
+    assert {row["time"][11:19]: row["requests"] for row in data["table"]} == dict(seconds)
+    code, out, _ = _run(capsys, str(ISO), "--by", "time", "--bucket", "3600", "--json")
+    data = json.loads(out)
+    assert data["bucket_seconds"] == 3600.0 and [row["requests"] for row in data["table"]] == [15]

@@ -8,9 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
+from wslab.errors import WslabError
+from wslab.logs.buckets import parse_bucket
 from wslab.logs import (
     ERROR_RATE_DEFINITION,
     assign_phases,
+    choose_bucket,
     error_rate_table,
     parse_log,
     plot_rate_by_group,
@@ -101,3 +104,54 @@ def test_charts_are_titled_labelled_and_saved(tmp_path: Path) -> None:
         assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "fix" in _texts(over_time)
     assert math.isclose(error_rate_table(parsed.requests, by="transport")["requests"].sum(), 15)
+
+
+@pytest.mark.parametrize(
+    ("span", "width"),
+    [
+        # (span, the width with the bucket count nearest 60-120, worked out by hand)
+        ("4s", "1s"),  # a lab run: 5 buckets of 1 s, the finest there is
+        ("150s", "1s"),  # 151 x 1 s is nearer 120 than 31 x 5 s is to 60
+        ("10min", "10s"),  # 61 buckets
+        ("2h", "1min"),  # 121 x 1 min, against 25 x 5 min
+        ("1D", "15min"),  # 97 buckets
+        ("30D", "6h"),  # 121 x 6 h, against 31 days
+        ("365D", "1D"),  # the widest there is
+    ],
+)
+def test_bucket_width_from_the_span(span: str, width: str) -> None:
+    assert choose_bucket(pd.Timedelta(span)) == pd.Timedelta(width)
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("auto", None), (None, None), (5, 5.0), ("30", 30.0), ("5min", 300.0)])
+def test_bucket_values(value, seconds) -> None:
+    width = parse_bucket(value)
+    assert (width is None) if seconds is None else width.total_seconds() == seconds
+
+
+@pytest.mark.parametrize("value", [0, -3, "soon", "0s"])
+def test_bad_bucket_values(value) -> None:
+    with pytest.raises(WslabError, match="bucket must be"):
+        parse_bucket(value)
+
+
+def test_table_by_kind_in_kind_order() -> None:
+    requests = _requests(
+        [
+            ("13:00:00", "/items/1", "200"),
+            ("13:00:01", "/socket.io/?EIO=4&transport=polling&t=x", "200"),
+            ("13:00:02", "/socket.io/?EIO=4&transport=websocket&sid=abc", "200"),
+            ("13:00:03", "/socket.io/?transport=websocket&EIO=4", "500"),
+            ("13:00:04", "/socket.io/?EIO=4&transport=websocket&sid=", "500"),
+        ]
+    )
+    table = error_rate_table(requests, by="kind")
+    # by hand: the two without a (non-empty) sid are direct; the one with sid=abc is upgraded
+    assert table[["kind", "requests", "server_errors"]].values.tolist() == [
+        ["direct websocket", 2, 2],
+        ["upgraded websocket", 1, 0],
+        ["polling", 1, 0],
+        ["page", 1, 0],
+    ]
+    # rows from elsewhere, without the parser's kind column, are given one from transport and sid
+    assert error_rate_table(requests.drop(columns="kind"), by="kind").equals(table)

@@ -34,7 +34,7 @@ def _cells(name: str) -> list:
 @pytest.mark.incident
 def test_reproduce_twice_then_writeup_fix_in_one_kernel():
     nb = nbformat.v4.new_notebook()
-    cells = _cells("01_reproduce.ipynb") + _cells("03_writeup_fix.ipynb") + _cells("01_reproduce.ipynb")
+    cells = _cells("01_reproduce.ipynb") + _cells("02_writeup_fix.ipynb") + _cells("01_reproduce.ipynb")
     nb.cells = ([nbformat.v4.new_code_cell(BASELINE)] + [copy.deepcopy(c) for c in cells]
                 + [nbformat.v4.new_code_cell(LEFTOVERS)])
     for cell in nb.cells:

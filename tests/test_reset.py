@@ -158,12 +158,19 @@ def test_reset_stops_the_kits_server_and_clears_only_its_keys(
     decoy = spawn([*SLEEPER, "wslab serve", "--port", str(port)])
     wait_until(lambda: (run_dir / f"{server.pid}.json").exists(), what="wslab serve to register")
     wait_until(lambda: _answers(port), what="wslab serve to answer")
-    reports, logs = tmp_path / "reports", tmp_path / "logs"
-    for folder in (reports, logs):
+    reports, logs, workspace = tmp_path / "reports", tmp_path / "logs", tmp_path / "workspace"
+    for folder in (reports, logs, workspace):
         (folder / "sub").mkdir(parents=True)
         (folder / "sub" / "file.txt").write_text("x")
+    temp = tmp_path / "tmp"
+    for name in ("wslab-redis-abc", "wslab-05-def"):
+        (temp / name).mkdir(parents=True)
+        (temp / name / "dump.rdb").write_text("x")
+    (temp / "wslab-a-file").write_text("not a folder")
+    (temp / "other-tool-xyz").mkdir()
 
-    code = reset.main(["--prefix", prefix, "--reports", str(reports), "--logs", str(logs)])
+    code = reset.main(["--prefix", prefix, "--reports", str(reports), "--logs", str(logs),
+                       "--workspace", str(workspace), "--tmp", str(temp)])
 
     out = capsys.readouterr().out
     assert code == 0
@@ -173,7 +180,9 @@ def test_reset_stops_the_kits_server_and_clears_only_its_keys(
     assert alive(decoy)
     assert sorted(client.scan_iter(match=prefix + "*")) == []
     assert sorted(client.scan_iter(match=other + "*")) == [(other + "x").encode(), (other + "y").encode()]
-    assert not reports.exists() and not logs.exists()
+    assert not reports.exists() and not logs.exists() and not workspace.exists()
+    assert f"removed 2 temporary folder(s) {temp / 'wslab-'}*" in out
+    assert sorted(p.name for p in temp.iterdir()) == ["other-tool-xyz", "wslab-a-file"]
     assert list(run_dir.glob("*.json")) == []
 
 
@@ -195,7 +204,8 @@ def test_reset_refuses_an_empty_prefix() -> None:
 def test_reset_with_an_unreachable_redis_url_is_one_error(run_dir: Path, monkeypatch: pytest.MonkeyPatch,
                                                          tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
-    code = reset.main(["--reports", str(tmp_path / "r"), "--logs", str(tmp_path / "l")])
+    code = reset.main(["--reports", str(tmp_path / "r"), "--logs", str(tmp_path / "l"),
+                       "--workspace", str(tmp_path / "w"), "--tmp", str(tmp_path / "t")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1
     assert len(err) == 1 and err[0].startswith("reset: error: Redis at redis://127.0.0.1:")

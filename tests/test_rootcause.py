@@ -14,6 +14,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from packaging.version import Version
 
@@ -165,6 +166,9 @@ def test_only_the_writeup_fix_hides_the_user_from_the_connect_handler(visibility
     assert seen["writeup-fix"] == 0
     assert (seen.drop("writeup-fix") == USERS).all()
     assert visibility.loc["guard", "server_errors"] == 0
+    # the guard answers each finished direct WebSocket with the 101 its client got; no other variant logs one
+    assert visibility.loc["guard", "direct_101_lines"] == USERS
+    assert (visibility["direct_101_lines"].drop("guard") == 0).all()
 
 
 @pytest.mark.incident
@@ -172,3 +176,37 @@ def test_sessions_are_not_on_the_failing_path(visibility: Any) -> None:
     for variant in ("no-session", "before", "writeup-fix"):
         assert visibility.loc[variant, "server_errors"] == USERS, variant
         assert visibility.loc[variant, "write_before_start_response"] == USERS, variant
+
+
+LINE = ('[2025-09-01T13:00:0{s}.000000] INFO werkzeug - 127.0.0.1 - - [01/Sep/2025 13:00:0{s}] '
+        '"GET {target} HTTP/1.1" {status} - (taskName=None)\n')
+
+
+def test_websocket_statuses_put_the_recorded_calls_beside_the_logged_statuses(tmp_path: Path) -> None:
+    log = tmp_path / "ws.log"
+    log.write_text(LINE.format(s=1, target="/socket.io/?transport=websocket&EIO=4", status=500)
+                   + LINE.format(s=2, target="/socket.io/?transport=websocket&EIO=4", status=500)
+                   + LINE.format(s=3, target="/socket.io/?transport=websocket&EIO=4&sid=abc", status=200)
+                   + LINE.format(s=4, target="/socket.io/?transport=polling&EIO=4", status=200)
+                   + LINE.format(s=5, target="/whoami", status=200), encoding="utf-8")
+    calls = pd.DataFrame({"kind": [DIRECT, DIRECT, UPGRADE], "status": [None, None, "200 OK"],
+                          "outcome": ["returned"] * 3})
+    table = rootcause.websocket_statuses(calls, log)
+    assert table.loc[DIRECT].tolist() == [2, 0, {"500": 2}]
+    assert table.loc[UPGRADE].tolist() == [1, 1, {"200": 1}]
+
+
+def test_recorded_endings_read_the_server_side_record() -> None:
+    def row(cell: str, engineio: str, dropped: int, status_500: int, not_logged: int) -> dict[str, Any]:
+        return {"cell": cell, "variant": "before", "python_engineio": engineio,
+                "direct": {"connections": 4, "status_500": status_500, "not_logged": not_logged},
+                "upgrade": {"connections": 4, "status_500": 0, "not_logged": 0},
+                "server_side": {"dropped: ConnectionError": dropped} if dropped else {"dropped: BrokenPipeError": 1}}
+
+    rows = [row("incident", "4.12.2", 0, 4, 0), row("engineio-current", "4.15.1", 8, 0, 4),
+            dict(row("engineio-current", "4.15.1", 3, 0, 0), variant="guard")]
+    table = rootcause.recorded_endings(rows)
+    assert table.index.tolist() == ["incident", "engineio-current"]
+    assert table.loc["incident"].tolist() == ["4.12.2", 8, 0, 4, 4, 0]
+    assert table.loc["engineio-current"].tolist() == ["4.15.1", 8, 8, 4, 0, 4]
+    assert rootcause.recorded_endings(rows, cells=("both-current",)).empty

@@ -8,7 +8,8 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from wslab.errors import WslabError
-from wslab.app.socketio_config import WRITEUP_FIX_KEYS, accepted_keys, build_config, validate_config
+from wslab.app.socketio_config import (WRITEUP_FIX_KEYS, accepted_keys, build_config, effective_settings,
+                                       validate_config)
 
 PROFILES = ("main", "fallback")
 
@@ -126,3 +127,17 @@ def test_fixed_config_serves_a_socketio_client(profile: str) -> None:
     assert client.is_connected()
     assert client.emit("ping_me", "hi", callback=True) == "HI"
     client.disconnect()
+
+
+def test_effective_settings_read_back_what_the_server_holds() -> None:
+    """Flask-SocketIO manages sessions unless told not to; cookie and json are what was passed, else the defaults."""
+    assert effective_settings(build_config(fixed=False)) == {
+        "manage_session": True, "cookie": None, "json": "engineio.json"}
+    assert effective_settings(build_config(fixed=True)) == {
+        "manage_session": False, "cookie": None, "json": "engineio.json"}
+    assert effective_settings({**build_config(fixed=True), "cookie": "io"})["cookie"] == "io"
+
+
+def test_effective_settings_reject_unknown_keys() -> None:
+    with pytest.raises(WslabError, match="manage_sessions"):
+        effective_settings({**build_config(), "manage_sessions": False})

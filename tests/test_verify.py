@@ -1,4 +1,7 @@
-"""``wslab verify`` against the lab stack (before / guard) and a plain Flask-SocketIO app."""
+"""``wslab verify`` against the lab stack (before / guard) and a plain Flask-SocketIO app.
+
+More apps written without the kit, under Werkzeug and gunicorn, are in ``test_verify_any_app.py``.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +40,11 @@ PLAIN_APP = textwrap.dedent('''
 ''')
 
 
+#: The demo app's own checks, which verify runs only when asked: its client-config route and its
+#: ``echo`` event (which acknowledges with what it was sent).
+DEMO_CHECKS = ("--client-config", "/api/websocket/client-config", "--event", "echo", "--payload", '{"n": 1}')
+
+
 def _lines(out: str) -> dict[str, str]:
     """Check name → its printed line."""
     return {line[6:24].strip(): line for line in out.splitlines() if line[:4] in ("PASS", "FAIL", "SKIP")}
@@ -56,21 +64,22 @@ def _verify(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
 @pytest.mark.incident
 def test_before_fails_on_the_log_check_only(log_path: Path, capsys: pytest.CaptureFixture) -> None:
     with LabStack("before", log_path=log_path, redis_url="fakeredis") as stack:
-        code, out, _ = _verify(capsys, stack.url, "--log", str(log_path))
+        code, out, _ = _verify(capsys, stack.url, "--log", str(log_path), *DEMO_CHECKS)
     lines = _lines(out)
     assert code == 1, out
     assert lines["server log"].startswith("FAIL")
-    assert "write() before start_response" in lines["server log"]
-    assert "1 new 5xx" in lines["server log"]
-    for name in ("app", "polling handshake", "client config", "websocket", "polling→upgrade"):
+    assert "1 'write() before start_response' record(s)" in lines["server log"]
+    assert "1 5xx line(s)" in lines["server log"]
+    assert "→ the incident" in out
+    for name in ("polling handshake", "client config", "websocket", "polling→upgrade", "event"):
         assert lines[name].startswith("PASS"), out
-    assert "'echo' acknowledged" in lines["websocket"]
+    assert lines["event"].count('acknowledged with {"n": 1}') == 2, out
     assert out.splitlines()[-1].startswith("FAILED: 5 of 6")
 
 
 def test_guard_passes(log_path: Path, capsys: pytest.CaptureFixture) -> None:
     with LabStack("guard", log_path=log_path, redis_url="fakeredis") as stack:
-        code, out, _ = _verify(capsys, stack.url, "--log", str(log_path))
+        code, out, _ = _verify(capsys, stack.url, "--log", str(log_path), *DEMO_CHECKS)
     assert code == 0, out
     assert all(line.startswith("PASS") for line in _lines(out).values()), out
     assert out.splitlines()[-1].startswith("OK: 6 of 6")
@@ -92,6 +101,10 @@ def test_bad_input_is_one_line(capsys: pytest.CaptureFixture, tmp_path: Path) ->
     assert code == 1 and err.count("\n") == 1 and "cannot reach" in err and out == ""
     code, out, err = _verify(capsys, "http://127.0.0.1:1", "--log", str(tmp_path / "missing.log"))
     assert code == 2 and err.count("\n") == 1 and "no such file" in err
+    code, out, err = _verify(capsys, "http://127.0.0.1:1", "--event", "echo", "--payload", "{n: 1}")
+    assert code == 2 and err.count("\n") == 1 and "--payload is not JSON" in err and out == ""
+    code, out, err = _verify(capsys, "http://127.0.0.1:1", "--payload", "1")
+    assert code == 2 and err.count("\n") == 1 and "--payload needs --event" in err and out == ""
 
 
 @pytest.fixture
@@ -118,21 +131,33 @@ def plain_app(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         process.wait(timeout=10)
 
 
-def test_plain_app_without_client_config(plain_app: tuple[str, Path], capsys: pytest.CaptureFixture) -> None:
+def test_plain_app_passes_without_the_demo_checks(plain_app: tuple[str, Path],
+                                                  capsys: pytest.CaptureFixture) -> None:
     url, _ = plain_app
     code, out, _ = _verify(capsys, url)
     lines = _lines(out)
+    assert code == 0, out
+    assert sorted(lines) == ["polling handshake", "polling→upgrade", "server log", "websocket"], out
+    assert lines["server log"].startswith("SKIP")
+
+
+def test_plain_app_fails_the_demo_checks_when_asked(plain_app: tuple[str, Path],
+                                                    capsys: pytest.CaptureFixture) -> None:
+    url, _ = plain_app
+    code, out, _ = _verify(capsys, url, *DEMO_CHECKS[:2], "--event", "echo", "--timeout", "2")
+    lines = _lines(out)
     assert code == 1
-    assert lines["client config"].startswith("FAIL") and "no client-config endpoint" in lines["client config"]
-    for name in ("app", "polling handshake", "websocket", "polling→upgrade"):
+    assert lines["client config"].startswith("FAIL") and "no client-config route" in lines["client config"]
+    assert lines["event"].startswith("FAIL") and lines["event"].count("no acknowledgement within 2 s") == 2
+    for name in ("polling handshake", "websocket", "polling→upgrade"):
         assert lines[name].startswith("PASS"), out
-    assert "no 'echo' acknowledgement" in lines["websocket"]
 
 
 def test_plain_app_with_its_own_config_path(plain_app: tuple[str, Path], capsys: pytest.CaptureFixture) -> None:
     url, _ = plain_app
     code, out, _ = _verify(capsys, url, "--client-config", "/settings.json")
     assert code == 0, out
+    assert "transports ['websocket']" in _lines(out)["client config"]
 
 
 @pytest.mark.incident

@@ -13,7 +13,9 @@ Socket.IO handlers: ``connect`` answers with a ``notification`` saying whether
 the handler saw the logged-in user, ``remember`` writes a value into the
 session from inside a Socket.IO handler, ``echo`` acknowledges, ``disconnect``.
 Every connect is recorded in :attr:`DemoApp.observations` so experiments can
-tell what a handler saw.
+tell what a handler saw.  :attr:`DemoApp.socketio_path` is the path the
+Socket.IO server is really mounted at, read back from Flask-SocketIO: pass it
+to :func:`wslab.app.detection.precise_decision` and to clients.
 
 :func:`create_app` builds one :class:`Variant` (see :mod:`wslab.app.variants`).
 """
@@ -31,6 +33,7 @@ import redis
 from flask import Flask, jsonify, redirect, render_template, request, session, url_for
 from flask_socketio import SocketIO, emit
 
+from wslab.app.detection import DEFAULT_SOCKETIO_PATH, socketio_prefix
 from wslab.app.guard import WebSocketGuard
 from wslab.app.sessions import LegacyRedisSessionInterface, RedisSessionInterface
 from wslab.app.socketio_config import build_config
@@ -52,16 +55,35 @@ class DemoApp:
     observations: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @property
+    def socketio_path(self) -> str:
+        """The path this app's Socket.IO server is mounted at, e.g. ``/socket.io``."""
+        return served_socketio_path(self.socketio)
+
     def observe(self, **event: Any) -> None:
         """Record one thing a Socket.IO handler saw (thread-safe)."""
         with self.lock:
             self.observations.append(event)
 
 
-def client_config(variant: Variant, transports: list[str] | None = None) -> dict[str, Any]:
-    """The JSON the page and the kit's clients fetch before connecting."""
+def served_socketio_path(socketio: SocketIO) -> str:
+    """The path a Flask-SocketIO server is mounted at (``/socket.io``), read from its middleware.
+
+    Flask-SocketIO takes the ``path`` (alias ``resource``) option, defaulting to
+    ``socket.io``, and hands it to python-engineio's WSGI middleware, which
+    routes every request below it; this reads it back from that middleware.
+    """
+    middleware = getattr(socketio, "sockio_mw", None)
+    if middleware is None:
+        raise ValueError("the Socket.IO server is not attached to a Flask app yet")
+    return socketio_prefix(middleware.engineio_path).rstrip("/")
+
+
+def client_config(variant: Variant, transports: list[str] | None = None,
+                  path: str = DEFAULT_SOCKETIO_PATH) -> dict[str, Any]:
+    """The JSON the page and the kit's clients fetch before connecting; *path* is the Socket.IO path."""
     return {
-        "path": "/socket.io",
+        "path": path,
         "transports": transports or ["websocket"],
         "reconnection": True,
         "reconnectionAttempts": 5,
@@ -143,7 +165,7 @@ def _add_routes(demo: DemoApp, page_transports: list[str] | None) -> None:
 
     @app.get("/api/websocket/client-config")
     def websocket_client_config():
-        return jsonify(client_config(demo.variant, page_transports))
+        return jsonify(client_config(demo.variant, page_transports, demo.socketio_path))
 
     @app.post("/api/notify")
     def notify():

@@ -12,8 +12,11 @@ Two detectors share one interface and return a :class:`Decision`:
 
 ``precise_decision``
     Parses the ``Upgrade`` and ``Connection`` headers as the comma-separated,
-    case-insensitive token lists that RFC 9110 defines, and matches the
-    configured Socket.IO path by segment rather than by substring.
+    case-insensitive token lists that RFC 9110 defines, and counts a request
+    as Engine.IO traffic only when it lies below the configured Socket.IO path
+    (by segment, as Engine.IO routes it) **and** carries Engine.IO's query
+    (``EIO`` and ``transport``): a static file served under that path is not
+    an Engine.IO request, nor is the right query under any other path.
 
 A *source* can be a WSGI environ, a Werkzeug/Flask request, or a
 :class:`RequestHead` (the shape stored in the request corpus).
@@ -43,7 +46,13 @@ WRITEUP_SIGNALS: tuple[str, ...] = (
 RESPONSE_NONE_SIGNAL = "response-none"
 
 #: The precise detector's signals.
-PRECISE_SIGNALS: tuple[str, ...] = ("socketio-path", "websocket-upgrade")
+PRECISE_SIGNALS: tuple[str, ...] = ("engineio-request", "websocket-upgrade")
+
+#: Where Flask-SocketIO and python-engineio serve Socket.IO unless told otherwise.
+DEFAULT_SOCKETIO_PATH = "/socket.io"
+
+#: The transports an Engine.IO server speaks (the ``transport`` query parameter).
+ENGINEIO_TRANSPORTS: frozenset[str] = frozenset({"polling", "websocket"})
 
 
 @dataclass(frozen=True)
@@ -131,21 +140,53 @@ def header_tokens(value: str) -> set[str]:
     return {token.strip().lower() for token in value.split(",") if token.strip()}
 
 
-def precise_decision(source: Any, socketio_path: str = "/socket.io") -> Decision:
-    """Precise detection: the configured Socket.IO path, or a real WebSocket upgrade.
+def socketio_prefix(socketio_path: str = DEFAULT_SOCKETIO_PATH) -> str:
+    """The path prefix Engine.IO's WSGI middleware routes, with both slashes: ``/socket.io/``.
 
-    A request is Socket.IO traffic when its path lies below *socketio_path*, as
-    Engine.IO's WSGI middleware routes it (``/socket.io/`` matches; ``/socket.io``
-    without the slash and ``/socket.io-docs`` go to Flask and do not).
-    It is a WebSocket upgrade when ``Upgrade`` lists the ``websocket`` token and
-    ``Connection`` lists the ``upgrade`` token (``keep-alive, Upgrade`` counts;
-    ``Upgrade: h2c`` does not).
+    Written the way python-engineio normalises its ``engineio_path`` (a leading
+    and a trailing slash are added when missing), so ``socket.io``,
+    ``/socket.io`` and ``/socket.io/`` all give ``/socket.io/``.  An empty path,
+    ``/``, or one holding a query, a fragment or white space raises
+    :class:`ValueError`: Flask-SocketIO would not serve it there.
+    """
+    path = socketio_path.strip()
+    if path != socketio_path or not path.strip("/") or any(c in path for c in "?# \t"):
+        raise ValueError(f"not a Socket.IO path: {socketio_path!r} (expected e.g. /socket.io)")
+    path = path if path.startswith("/") else "/" + path
+    return path if path.endswith("/") else path + "/"
+
+
+def is_engineio_query(head: RequestHead) -> bool:
+    """Whether the query names an Engine.IO protocol version and transport.
+
+    Every Engine.IO client sends ``EIO`` (the protocol revision) and
+    ``transport`` (``polling`` or ``websocket``) on every request; python-engineio
+    reads both, ignoring blank values.
+    """
+    args = head.args()
+    return bool(args.get("EIO")) and args.get("transport") in ENGINEIO_TRANSPORTS
+
+
+def precise_decision(source: Any, socketio_path: str = DEFAULT_SOCKETIO_PATH) -> Decision:
+    """Precise detection: an Engine.IO request on the configured path, or a real WebSocket upgrade.
+
+    ``engineio-request`` fires when the path lies below *socketio_path* as
+    Engine.IO's WSGI middleware routes it (``/socket.io/`` matches;
+    ``/socket.io`` without the slash, ``/socket.iox/`` and ``/socket.io-docs``
+    go to Flask and do not) **and** the query carries ``EIO`` and a
+    ``transport`` of ``polling`` or ``websocket`` (see :func:`is_engineio_query`).
+    So a static file served under the path (``/socket.io/socket.io.js``) is not
+    Engine.IO traffic, and neither is an Engine.IO query under a path other
+    than *socketio_path*: pass the path the app really serves Socket.IO at.
+
+    ``websocket-upgrade`` fires when ``Upgrade`` lists the ``websocket`` token
+    and ``Connection`` lists the ``upgrade`` token (``keep-alive, Upgrade``
+    counts; ``Upgrade: h2c`` does not), on any path.
     """
     head = RequestHead.from_source(source)
-    base = "/" + socketio_path.strip("/")
     fired = []
-    if head.path.startswith(base + "/"):
-        fired.append("socketio-path")
+    if head.path.startswith(socketio_prefix(socketio_path)) and is_engineio_query(head):
+        fired.append("engineio-request")
     if ("websocket" in header_tokens(head.header("Upgrade"))
             and "upgrade" in header_tokens(head.header("Connection"))):
         fired.append("websocket-upgrade")

@@ -6,7 +6,9 @@ and ``json=None`` to both.  :func:`build_config` returns either set, before or
 after that fix, and :func:`validate_config` checks every key against the
 keyword arguments the installed Flask-SocketIO, python-socketio and
 python-engineio actually accept, so a typo fails loudly instead of being
-passed through ``**kwargs`` and ignored.
+passed through ``**kwargs`` and ignored.  :func:`effective_settings` builds a
+real ``SocketIO`` server from a configuration and reads back what the fix's
+three keys became on the installed libraries.
 """
 
 from __future__ import annotations
@@ -77,3 +79,19 @@ def build_config(profile: Profile = "main", fixed: bool = True) -> dict[str, Any
     if fixed:
         config.update(WRITEUP_FIX_KEYS)
     return validate_config(config)
+
+
+def effective_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """What the fix's three keys became in a ``SocketIO`` server built from *config*.
+
+    Builds ``SocketIO(Flask(...), **config)`` on the installed Flask-SocketIO and
+    reads back, from the server objects it made: ``manage_session`` (Flask-SocketIO),
+    ``cookie`` (the Engine.IO server) and ``json``, the name of the module the
+    Socket.IO packets serialise with.  Unknown keys raise :class:`WslabError`.
+    """
+    from flask import Flask
+    from flask_socketio import SocketIO
+
+    server = SocketIO(Flask("wslab-config-probe"), **validate_config(config))
+    return {"manage_session": server.manage_session, "cookie": server.server.eio.cookie,
+            "json": server.server.packet_class.json.__name__}

@@ -15,4 +15,5 @@ COMMANDS: list[str] = [
     "envs",
     "matrix",
     "bisect",
+    "doctor",
 ]

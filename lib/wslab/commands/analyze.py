@@ -1,10 +1,13 @@
 """``wslab analyze``: error rates, status counts and tracebacks from Werkzeug, gunicorn and nginx logs.
 
 Each log's format is detected from its opening lines, or given with
-``--format`` (see :mod:`wslab.logs.formats`).
-Exit codes: 0 on success; 1 when the logs hold no request lines (an empty file
-included; gunicorn error logs, which hold none, need only hold lines); 2 for
-usage errors (a missing file, a directory, a bad option).
+``--format`` (see :mod:`wslab.logs.formats`). A relative LOG path is looked for
+in the current folder, then in the kit's folder (:func:`wslab.logs.inputs.locate_log`).
+Exit codes (see :mod:`wslab.logs.inputs`): 0 on success; 1 when the logs hold
+nothing to analyze: an empty file, binary data (a compressed format other than
+gzip included), or no request lines of a known format (gunicorn error logs,
+which hold none, need only hold lines); 2 for usage errors: a missing file, a
+directory, an unreadable file, a bad option.
 Damaged input (invalid UTF-8, truncated gzip, foreign lines) is counted as
 unparsed, never fatal. Without ``--by``, ``--phase-at`` or ``--plot`` the logs are
 streamed with flat memory; with them, request rows are loaded into a DataFrame.
@@ -14,26 +17,40 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from wslab.errors import WslabError
+from wslab.logs.buckets import AUTO as AUTO_BUCKET
+from wslab.logs.buckets import WIDTHS, bucket_label
+from wslab.logs.fields import KINDS
 from wslab.logs.formats import AUTO, DETECT_LINES, FORMATS, get_format
+from wslab.logs.inputs import check_log_file, require_requests
 from wslab.logs.stats import ERROR_RATE_DEFINITION
 
 NAME = "analyze"
 HELP = "Count request lines, 5xx error rate and tracebacks in Werkzeug, gunicorn and nginx logs."
-GROUPINGS = ("phase", "minute", "transport", "route")
+GROUPINGS = ("phase", "minute", "time", "kind", "transport", "route")
+#: Groupings drawn as the rate over time; the others as one bar per group.
+TIME_CHARTS = (None, "minute", "time")
 FORMAT_CHOICES = (AUTO, *FORMATS)
 EPILOG = f"""\
 {ERROR_RATE_DEFINITION}.
-Phases: --phase-at T1 T2 splits at those instants into 'phase 0', 'phase 1', ...;
-without it, records 'phase: <name>' of logger 'wslab' in the log start a phase.
+Groups (--by): phase; minute (1-minute buckets); time (buckets of --bucket); transport; route;
+kind: {', '.join(KINDS)}. A direct WebSocket is an Engine.IO
+request with transport=websocket and no sid; an upgraded one carries its sid.
+Phases: --phase-at T1 T2 (or --deploy-at) splits at those instants into 'phase 0',
+'phase 1', ...; without it, records 'phase: <name>' of logger 'wslab' in the log start a phase.
+Buckets: --bucket SECONDS, or 'auto' (the default): the width, of
+{', '.join(map(bucket_label, WIDTHS))},
+that gives about 60-120 buckets over the log's span (1 s for a short lab run).
+Chart (--plot): the error rate per bucket as bars over the request and 5xx counts, each
+--phase-at instant a labelled line; with --by phase, kind, transport or route, one bar per group.
 Formats: {', '.join(FORMAT_CHOICES)}; 'auto' (the default) reads each
 file in the format most of its first {DETECT_LINES} lines have. A line of another format is unparsed.
-Exit codes: 0 ok, 1 no request lines found (e.g. an empty file), 2 usage error."""
+A relative LOG is looked for in the current folder, then in the kit's folder.
+Exit codes: 0 ok; 1 nothing to analyze (an empty file, binary data, no request lines
+of a known format); 2 usage error (a missing file, a directory, an unreadable file, a bad option)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,10 +61,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--by", choices=GROUPINGS, help="also give the error rate per group")
     parser.add_argument(
         "--phase-at",
+        "--deploy-at",
+        dest="phase_at",
         nargs="+",
         default=[],
         metavar="TIMESTAMP",
-        help="split into phases at these instants, e.g. 2025-09-01T13:05:00",
+        help="split into phases at these instants (deploys), e.g. 2025-09-01T13:05:00",
+    )
+    parser.add_argument(
+        "--bucket",
+        default=AUTO_BUCKET,
+        metavar="SECONDS",
+        help="width of the time buckets of --by time and --plot, or 'auto' (the default)",
     )
     parser.add_argument("--plot", metavar="OUT.png", help="save a chart as PNG")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -65,20 +90,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def check_logs(logs: list[str]) -> None:
-    """Fail with a usage error for a missing, unreadable or directory LOG argument."""
+def check_logs(logs: list[str]) -> list[str]:
+    """The LOG arguments as the files to read: each found as given, else under the kit's
+    folder; a usage error (exit code 2) for a missing, unreadable or directory LOG."""
     if logs.count("-") > 1:
         raise WslabError("stdin (-) can be given only once")
-    for log in logs:
-        if log == "-":
-            continue
-        path = Path(log)
-        if path.is_dir():
-            raise WslabError(f"{log} is a directory, not a log file (try {path / 'webapp.log'})")
-        if not path.exists():
-            raise WslabError(f"no such log file: {log}")
-        if not os.access(path, os.R_OK):
-            raise WslabError(f"cannot read log file: {log} (permission denied)")
+    return [log if log == "-" else str(check_log_file(log)) for log in logs]
 
 
 def _jobs(value: str | None) -> int | None:
@@ -107,54 +124,43 @@ def _format(value: str) -> str:
     return value
 
 
-def _phase_instants(values: list[str]) -> list[Any]:
-    import pandas as pd
-
-    instants = []
-    for value in values:
-        try:
-            instants.append(pd.Timestamp(value))
-        except ValueError:
-            raise WslabError(f"--phase-at: not a timestamp: {value!r} (e.g. 2025-09-01T13:05:00)") from None
-    return instants
-
-
-def _require_requests(summary: dict[str, Any], formats: list[str]) -> None:
-    """Fail (exit 1) for logs without request lines; a gunicorn error log needs only lines."""
-    files = ", ".join(summary["files"])
-    if summary["lines"] == 0:
-        raise WslabError(f"{files}: empty, no log lines to analyze", exit_code=1)
-    if summary["request_lines"] or (formats and all(FORMATS[f].request is None for f in formats)):
-        return
-    sample = (
-        f"; first unparsed line: {summary['unparsed_samples'][0]!r}" if summary["unparsed_samples"] else ""
-    )
-    labels = " or ".join(dict.fromkeys(FORMATS[f].label for f in formats if FORMATS[f].request is not None))
-    raise WslabError(
-        f"{files}: no {labels or 'Werkzeug'} request lines among {summary['lines']} lines "
-        f"({summary['unparsed_lines']} unparsed{sample})",
-        exit_code=1,
-    )
+def _bucket(value: str) -> str:
+    """The ``--bucket`` value: ``auto`` or a number of seconds above 0, checked before any reading."""
+    if value.strip().lower() == AUTO_BUCKET:
+        return AUTO_BUCKET
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise WslabError(f"--bucket must be a number of seconds above 0, or 'auto' (got {value!r})")
+    return value
 
 
 def _detailed(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], Any]:
     """Parse into DataFrames; return the summary, the files' formats and the per-group table (or ``None``)."""
     from wslab.logs import charts, metrics
+    from wslab.logs.buckets import bucket_for
     from wslab.logs.parser import parse_logs
     from wslab.logs.summary import summarize
 
-    instants = _phase_instants(args.phase_at)
+    instants = metrics.parse_instants(args.phase_at, what="--phase-at")
     parsed = parse_logs(args.logs, format=args.format)
     summary = summarize(parsed)
-    _require_requests(summary, parsed.formats)
+    require_requests(summary, parsed.formats, parsed.binary, args.format)
     requests = parsed.requests
     phases = metrics.assign_phases(requests, phase_at=instants, markers=parsed.markers)
     by = args.by or ("phase" if instants or not parsed.markers.empty else None)
-    table = metrics.error_rate_table(requests, by=by, phases=phases) if by else None
+    width = bucket_for(requests["ts"], args.bucket)
+    if by == "time" or args.plot:
+        summary["bucket_seconds"] = width.total_seconds()
+    if instants:
+        summary["phase_at"] = [instant.isoformat() for instant in instants]
+    freq = width if by == "time" else "1min"
+    table = metrics.error_rate_table(requests, by=by, phases=phases, freq=freq) if by else None
     if args.plot:
-        if args.by in (None, "minute"):
-            fixes = [(t, f"phase {i + 1}") for i, t in enumerate(instants)]
-            fig = charts.plot_rate_over_time(requests, phases=phases, fixes=fixes)
+        if args.by in TIME_CHARTS:
+            fig = charts.plot_log_over_time(requests, bucket=width, deploy_at=instants)
         else:
             fig = charts.plot_rate_by_group(table, by=by)
         fig.savefig(args.plot, dpi=150)
@@ -184,6 +190,8 @@ def format_text(summary: dict[str, Any], formats: list[str] | None = None) -> st
         ("unparsed lines", summary["unparsed_lines"]),
         ("cut-off tracebacks", summary["incomplete_tracebacks"]),
         ("chained tracebacks", summary["chained_tracebacks"]),
+        *([("phase at", ", ".join(summary["phase_at"]))] if summary.get("phase_at") else []),
+        *([("time buckets", bucket_label(summary["bucket_seconds"]))] if "bucket_seconds" in summary else []),
     ]
     lines = [f"{label:<30} {value}" for label, value in rows]
     lines.append("exceptions (final exception of each traceback):")
@@ -205,9 +213,10 @@ def _table_text(table: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Analyze the logs and print the summary (and the per-group table)."""
-    check_logs(args.logs)
+    args.logs = check_logs(args.logs)
     jobs = _jobs(args.jobs)
     _format(args.format)
+    args.bucket = _bucket(args.bucket)
     if args.by or args.phase_at or args.plot:
         summary, formats, table = _detailed(args)
     else:
@@ -215,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
 
         tally = scan_tally(args.logs, jobs=jobs, format=args.format)
         summary, formats, table = tally.as_dict(), tally.formats, None
-        _require_requests(summary, formats)
+        require_requests(summary, formats, tally.binary, args.format)
     if args.json:
         summary["formats"] = formats
         if table is not None:

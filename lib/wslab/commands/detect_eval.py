@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from wslab.app.detection import DEFAULT_SOCKETIO_PATH
 from wslab.study.detect_eval import POSITIVE_LABELS, evaluate_file
 
 NAME = "detect-eval"
@@ -18,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``wslab detect-eval``."""
     parser.add_argument("corpus", metavar="CORPUS.jsonl",
                         help="request corpus, one JSON object per line")
+    parser.add_argument("--socketio-path", default=DEFAULT_SOCKETIO_PATH, metavar="PATH",
+                        help="the Socket.IO path the corpus' app served, for the precise detector "
+                             f"(default: {DEFAULT_SOCKETIO_PATH})")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
 
 
@@ -30,7 +34,9 @@ def format_report(result: Mapping[str, Any], corpus: str) -> str:
     """The human-readable report: detector table, per-label table, misclassified requests."""
     detectors = result["detectors"]
     n, positives = result["requests"], result["positives"]
-    lines = [f"{corpus}: {n} requests, {positives} positive, {n - positives} http", ""]
+    lines = [f"{corpus}: {n} requests, {positives} positive, {n - positives} negative"
+             + (f"; precise detector at {result['socketio_path']}/" if result.get("socketio_path") else ""),
+             ""]
     lines.append(f"{'detector':<10}{'precision':>10}{'recall':>8}{'FP rate':>9}"
                  f"{'TP':>6}{'FP':>5}{'FN':>5}{'TN':>5}")
     for name, d in detectors.items():
@@ -54,7 +60,7 @@ def format_report(result: Mapping[str, Any], corpus: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate both detectors on the corpus and print the report."""
-    result = evaluate_file(args.corpus)
+    result = evaluate_file(args.corpus, socketio_path=args.socketio_path)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

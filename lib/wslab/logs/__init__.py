@@ -9,6 +9,9 @@
 ``assign_phases(requests)``     phase labels from timestamps or marker lines
 ``plot_rate_over_time(...)``    rate per time bucket with phases and fix markers
 ``plot_rate_by_group(...)``     rate per phase/variant with intervals
+``analyze_log(your_log)``       your own log: summary, per kind, per bucket, deploys
+``plot_log_over_time(...)``     rate bars per bucket over request/5xx counts, deploys
+``choose_bucket(span)``         the time-bucket width for a log's span
 ==============================  ===============================================
 
 Error rate, everywhere in this package: 5xx request lines / all request lines.
@@ -36,6 +39,13 @@ _EXPORTS = {
     "assign_phases": "wslab.logs.metrics",
     "plot_rate_over_time": "wslab.logs.charts",
     "plot_rate_by_group": "wslab.logs.charts",
+    "plot_log_over_time": "wslab.logs.charts",
+    "analyze_log": "wslab.logs.overview",
+    "LogOverview": "wslab.logs.overview",
+    "choose_bucket": "wslab.logs.buckets",
+    "parse_instants": "wslab.logs.metrics",
+    "locate_log": "wslab.logs.inputs",
+    "KINDS": "wslab.logs.fields",
 }
 
 __all__ = sorted(_EXPORTS)

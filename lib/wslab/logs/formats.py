@@ -120,6 +120,10 @@ _RECORD_START = rb"|".join([_TS_START, _LEVEL_START, _SYSLOG_START, _WERKZEUG_ST
 #: A line after which a chunk may be cut without splitting a multi-line record.
 RECORD_START = re.compile(ANSI_LEAD + rb"(?:" + _RECORD_START + rb")")
 
+#: A line that opens with a timestamp's date (and ``T`` or a space): a known line in every format's
+#: tracebacks, which end before it.
+TIMESTAMP_START = re.compile(_TS_START)
+
 _RARE_STARTS = [
     rb"Traceback \(most recent call last\)",
     rb"During handling of the above exception",
@@ -325,6 +329,9 @@ class LogFormat:
     and ``known_start`` the check of the lines it returns; ``record_start`` is
     where a chunk may be cut. ``werkzeug_records`` says whether Werkzeug's own
     records are read: its format suffix and its ``Bad request syntax`` lines.
+    ``timestamps_known`` says whether ``maybe_unknown`` skips every line that opens
+    with a timestamp (:data:`TIMESTAMP`'s date and ``T`` or space), which lets
+    :mod:`wslab.logs.linestarts` skip them too.
     """
 
     name: str
@@ -336,11 +343,12 @@ class LogFormat:
     known_start: re.Pattern[bytes]
     record_start: re.Pattern[bytes]
     werkzeug_records: bool
+    timestamps_known: bool = False
 
 
 WERKZEUG = LogFormat(
     "werkzeug", "Werkzeug", REQUEST, REQUEST_STATUS, DATE_WIDTH, MAYBE_UNKNOWN_LINE, KNOWN_LINE_START,
-    RECORD_START, True,
+    RECORD_START, True, True,
 )
 GUNICORN_ACCESS = LogFormat(
     "gunicorn-access", "gunicorn access", ACCESS_REQUEST, ACCESS_STATUS, ACCESS_DATE_WIDTH,
@@ -348,7 +356,7 @@ GUNICORN_ACCESS = LogFormat(
 )
 GUNICORN_ERROR = LogFormat(
     "gunicorn-error", "gunicorn error", None, None, 0, ERROR_LOG_MAYBE_UNKNOWN_LINE,
-    ERROR_LOG_KNOWN_LINE_START, RECORD_START, False,
+    ERROR_LOG_KNOWN_LINE_START, RECORD_START, False, True,
 )
 NGINX = LogFormat(
     "nginx", "nginx", ACCESS_REQUEST, ACCESS_STATUS, ACCESS_DATE_WIDTH, ACCESS_MAYBE_UNKNOWN_LINE,

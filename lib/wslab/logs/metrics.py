@@ -1,4 +1,4 @@
-"""Error rates per phase, time bucket, transport or route, with Wilson 95 % intervals.
+"""Error rates per phase, time bucket, kind of request, transport or route, with Wilson 95 % intervals.
 
 Error rate = 5xx request lines / all request lines; every table carries that
 definition in ``table.attrs["definition"]``.
@@ -18,9 +18,40 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from wslab.errors import WslabError
+from wslab.logs.fields import KINDS, request_kind
 from wslab.logs.stats import ERROR_RATE_DEFINITION, wilson_interval
 
 START_PHASE = "start"
+#: Groupings that cut time into buckets: ``minute`` (of *freq*, 1 min by default) and ``time``.
+TIME_GROUPINGS = ("minute", "time")
+
+
+def parse_instants(values: Any, what: str = "deploy_at") -> list[pd.Timestamp]:
+    """Instants (deploys, phase starts) as naive timestamps, in time order.
+
+    *values* is one instant or a sequence of them: text such as
+    ``2025-09-01T13:05:00``, :class:`datetime.datetime` or :class:`pandas.Timestamp`.
+    An instant with a UTC offset is moved to UTC (access logs' times are UTC); one
+    without is taken as written, like Werkzeug's own times. *what* names the
+    parameter in the error raised for a value that is no instant.
+    """
+    if values is None:
+        return []
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        values = [values]
+    instants = []
+    for value in values:
+        try:
+            instant = pd.Timestamp(value)
+        except (TypeError, ValueError):
+            instant = pd.NaT
+        if pd.isna(instant):
+            raise WslabError(f"{what}: not a timestamp: {value!r} (e.g. 2025-09-01T13:05:00)")
+        if instant.tzinfo is not None:
+            instant = instant.tz_convert("UTC").tz_localize(None)
+        instants.append(instant)
+    return sorted(instants)
 
 
 def phase_labels(phase_at: Sequence[Any]) -> list[str]:
@@ -56,7 +87,16 @@ def assign_phases(
     return pd.Series(START_PHASE, index=requests.index, dtype=object)
 
 
-def _group_key(requests: pd.DataFrame, by: str, phases: Any, freq: str) -> pd.Series:
+def request_kinds(requests: pd.DataFrame) -> pd.Series:
+    """The ``kind`` of every request row (see :data:`~wslab.logs.fields.KINDS`): the parser's
+    column, or computed from ``transport`` and ``sid`` for rows that lack it."""
+    if "kind" in requests:
+        return requests["kind"]
+    kinds = [request_kind(t, s) for t, s in zip(requests["transport"], requests["sid"])]
+    return pd.Series(kinds, index=requests.index, dtype=object)
+
+
+def _group_key(requests: pd.DataFrame, by: str, phases: Any, freq: Any) -> pd.Series:
     if by == "phase":
         if isinstance(phases, pd.Series):
             return phases
@@ -65,31 +105,45 @@ def _group_key(requests: pd.DataFrame, by: str, phases: Any, freq: str) -> pd.Se
         if phases is not None:
             return assign_phases(requests, phase_at=phases)
         return requests["phase"] if "phase" in requests else assign_phases(requests)
-    if by == "minute":
+    if by in TIME_GROUPINGS:
         return requests["ts"].dt.floor(freq)
+    if by == "kind":
+        return request_kinds(requests)
     return requests[by].fillna("(not HTTP)")
+
+
+def _in_kind_order(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a ``kind`` table in :data:`~wslab.logs.fields.KINDS` order (other labels after)."""
+    rank = {kind: i for i, kind in enumerate(KINDS)}
+    order = sorted(range(len(table)), key=lambda i: rank.get(table["kind"].iloc[i], len(rank)))
+    return table.iloc[order].reset_index(drop=True)
 
 
 def error_rate_table(
     requests: pd.DataFrame,
     by: str = "phase",
     phases: Sequence[Any] | pd.Series | pd.DataFrame | None = None,
-    freq: str = "1min",
+    freq: Any = "1min",
 ) -> pd.DataFrame:
     """Requests, 5xx count, error rate and its Wilson 95 % interval per group.
 
-    *by* is ``phase``, ``minute`` (buckets of *freq*), ``transport``, ``route`` or
-    any column of *requests*. For ``phase``, *phases* is a list of instants, a
-    markers DataFrame (``ParsedLog.markers``) or ready labels (a Series); without
-    it a ``phase`` column is used if present. Groups keep their first-seen order
-    (time order for ``minute``).
+    *by* is ``phase``, ``minute`` or ``time`` (buckets of *freq*: pandas offset
+    text or a :class:`pandas.Timedelta`; the column holds each bucket's start),
+    ``kind`` (see :func:`request_kinds`), ``transport``, ``route`` or any column
+    of *requests*. For ``phase``, *phases* is a list of instants, a markers
+    DataFrame (``ParsedLog.markers``) or ready labels (a Series); without it a
+    ``phase`` column is used if present. Groups keep their first-seen order
+    (time order for buckets, :data:`~wslab.logs.fields.KINDS` order for kinds);
+    only groups that hold requests are listed.
     """
     key = _group_key(requests, by, phases, freq).rename(by)
-    grouped = requests["server_error"].astype(bool).groupby(key, sort=by == "minute", dropna=True)
+    grouped = requests["server_error"].astype(bool).groupby(key, sort=by in TIME_GROUPINGS, dropna=True)
     table = pd.DataFrame({"requests": grouped.size(), "server_errors": grouped.sum().astype(int)})
     table["error_rate"] = table["server_errors"] / table["requests"]
     low, high = wilson_interval(table["server_errors"], table["requests"])
     table["ci_low"], table["ci_high"] = low.clip(0, 1), high.clip(0, 1)
     table = table.reset_index()
+    if by == "kind":
+        table = _in_kind_order(table)
     table.attrs["definition"] = ERROR_RATE_DEFINITION
     return table

@@ -12,7 +12,9 @@ lines; see :mod:`wslab.logs.formats`) and returns a :class:`ParsedLog` with
     ``client``, ``method``, ``path``, ``query``, ``eio``, ``transport``
     (``websocket``/``polling`` for Socket.IO, ``http`` otherwise), ``sid``,
     ``status`` (text, e.g. ``"500"``), ``size``, ``server_error``, ``is_socketio``,
-    ``route``, ``request`` (the quoted request text without colour codes);
+    ``kind`` (``direct websocket``, ``upgraded websocket``, ``polling`` or ``page``,
+    see :data:`~wslab.logs.fields.KINDS`), ``route``, ``request`` (the quoted
+    request text without colour codes);
 ``errors``
     one row per traceback record: ``file``, ``line``, ``ts``, ``header``
     (the line before the traceback, e.g. ``... Error on request:``), ``kind``
@@ -44,6 +46,7 @@ import pandas as pd
 from wslab.logs import scan
 from wslab.logs.fields import prefix_timestamp
 from wslab.logs.formats import AUTO, PHASE, PHASE_MARKER, LogFormat, detect_format, get_format
+from wslab.logs.inputs import binary_kind
 from wslab.logs.matching import match_errors
 from wslab.logs.records import error_row, request_row
 from wslab.logs.sources import (
@@ -73,6 +76,7 @@ REQUEST_COLUMNS = [
     "size",
     "server_error",
     "is_socketio",
+    "kind",
     "route",
     "request",
     "context",
@@ -107,6 +111,9 @@ class ParsedLog:
     files: list[str] = field(default_factory=list)
     #: The format each of :attr:`files` was read in, e.g. ``"werkzeug"`` or ``"nginx"``.
     formats: list[str] = field(default_factory=list)
+    #: What the files that start with no text look like, by name (see
+    #: :func:`~wslab.logs.inputs.binary_kind`).
+    binary: dict[str, str] = field(default_factory=dict)
     lines: int = 0
     unparsed_lines: int = 0
     unparsed_samples: list[str] = field(default_factory=list)
@@ -188,6 +195,9 @@ def _parse_source(source: Source, parsed: ParsedLog, rows: _Rows, given: LogForm
         head, blocks = head_window(read_blocks(stream, state))
         fmt = given or detect_format(head)
         parsed.formats.append(fmt.name)
+        kind = binary_kind(head)
+        if kind:
+            parsed.binary[state.name] = kind
         suffix = scan.learn_suffix(head, fmt)
         for chunk in iter_chunks(blocks, record_start=fmt.record_start):
             chunk = Chunk(chunk.buf[chunk.start : chunk.end], 0, chunk.end - chunk.start)

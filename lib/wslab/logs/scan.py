@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from functools import lru_cache, partial
 from itertools import islice
 from typing import NamedTuple
@@ -33,6 +34,7 @@ from wslab.logs.formats import (
     GROUP_MORE,
     GROUP_SECTION,
     KNOWN_LINE_START,
+    TIMESTAMP_START,
     TRACEBACK,
     TRACEBACK_WORDS,
     WERKZEUG,
@@ -250,7 +252,7 @@ def _previous_line(buf: bytes, pos: int, floor: int) -> int | None:
     return None
 
 
-def find_tracebacks(chunk: Chunk) -> list[Traceback]:
+def find_tracebacks(chunk: Chunk, starts: Iterable[int] | None = None) -> list[Traceback]:
     """All traceback records in *chunk*, in order.
 
     A record runs from its first ``Traceback (most recent call last):`` (or
@@ -258,46 +260,87 @@ def find_tracebacks(chunk: Chunk) -> list[Traceback]:
     between its lines do not end it. A record whose final exception line is
     missing (the log ends, or another record starts) is not
     :attr:`~Traceback.complete`.
+
+    One ``bytes.find`` pass over the chunk finds the words both kinds of record
+    start with; only the lines they are found on are matched with a regex, and a
+    traceback that repeats the last one's text is not matched again (see
+    :class:`_Repeat`). *starts*, when given, are those lines' newlines, found
+    already (:func:`wslab.logs.linestarts.line_starts`).
     """
-    buf, end = chunk.buf, chunk.end
+    buf, start, end = chunk.buf, chunk.start, chunk.end
     records: list[Traceback] = []
-    groups = _group_starts(buf, chunk.start, end)
-    done = chunk.start
-    for match in TRACEBACK.finditer(buf, chunk.start, end):
-        start = match.start()
-        while groups and groups[-1] < start:
-            done = _add_group(buf, groups.pop(), done, end, records)
-        if start < done:
+    done = start
+    last: _Repeat | None = None
+    for pos in _record_starts(buf, start, end) if starts is None else starts:
+        if pos < done:
             continue
-        section = _section(match, match["frames"])
-        above = buf.rfind(b"\n", done, start)
+        if buf[pos + 1] != 84:  # not b"T": the first line of an exception group
+            done = _record(buf, pos, done, end, _group_section(buf, pos, end), records)
+            continue
+        section = last.at(buf, pos, end) if last else None
+        if section is None:
+            match = TRACEBACK.match(buf, pos, end)
+            section = _section(match, match["frames"])  # type: ignore[index]
+            last = _Repeat.after(buf, pos, section, end) or last
+        above = buf.rfind(b"\n", done, pos)
         if (section.exception is None or buf[section.end + 1 : section.end + 2] not in _SENTENCE_LEADS) and (
             above < done or buf[above + 1 : above + 2] not in _SENTENCE_LEADS
         ):
-            records.append(_new_traceback((start, (section,))))  # the common case: one section
+            records.append(_new_traceback((pos, (section,))))  # the common case: one section
             done = section.end
         else:
-            done = _record(buf, start, done, end, section, records)
-    while groups:
-        done = _add_group(buf, groups.pop(), done, end, records)
+            done = _record(buf, pos, done, end, section, records)
     return records
 
 
-def _group_starts(buf: bytes, start: int, end: int) -> list[int]:
-    """Offsets of the newlines before exception-group first lines, last first."""
-    found = []
-    pos = buf.find(_GROUP_WORDS, start, end)
+class _Repeat:
+    """The last traceback section :data:`TRACEBACK` matched, to reuse where its text comes again.
+
+    An incident logs one traceback thousands of times, byte for byte. The
+    regex's match depends on the bytes it matched and on the line after them,
+    which it reads to see whether the section goes on; a line that opens with a
+    timestamp ends every section, whatever it holds. So a match followed by such
+    a line is the match of the same bytes anywhere else they are followed by
+    such a line, shifted.
+    """
+
+    __slots__ = ("key", "section", "origin")
+
+    def __init__(self, key: bytes, section: Section, origin: int) -> None:
+        self.key, self.section, self.origin = key, section, origin
+
+    @staticmethod
+    def _ends(buf: bytes, stop: int, end: int) -> bool:
+        """Whether the line after offset *stop* (a line end) opens with a timestamp."""
+        return buf[stop : stop + 1] == b"\n" and TIMESTAMP_START.match(buf, stop + 1, end) is not None
+
+    @classmethod
+    def after(cls, buf: bytes, pos: int, section: Section, end: int) -> _Repeat | None:
+        """The section matched at *pos*, kept if a timestamped line follows it."""
+        return cls(buf[pos : section.end], section, pos) if cls._ends(buf, section.end, end) else None
+
+    def at(self, buf: bytes, pos: int, end: int) -> Section | None:
+        """The section at *pos* when :attr:`key` comes again there, followed by a timestamped
+        line; else ``None``."""
+        if not (buf.startswith(self.key, pos, end) and self._ends(buf, pos + len(self.key), end)):
+            return None
+        shift, old = pos - self.origin, self.section
+        span = None if old.span is None else (old.span[0] + shift, old.span[1] + shift)
+        return _new_section((old.exception, old.message, span, old.frames, old.members, old.end + shift))
+
+
+def _record_starts(buf: bytes, start: int, end: int) -> Iterator[int]:
+    """Offsets of the newlines before the first lines of traceback sections and exception
+    groups in ``buf[start:end]``, in order: the newline before ``Traceback (most recent call
+    last):`` at the start of a line, or before ``  + Exception Group Traceback ...``."""
+    lead = len(_GROUP_WORDS) - len(TRACEBACK_WORDS)
+    pos = buf.find(TRACEBACK_WORDS, start + 1, end)
     while pos >= 0:
-        found.append(pos)
-        pos = buf.find(_GROUP_WORDS, pos + 1, end)
-    return found[::-1]
-
-
-def _add_group(buf: bytes, start: int, floor: int, end: int, records: list[Traceback]) -> int:
-    """Add the record opened by the exception group at *start* unless an earlier record holds it."""
-    if start < floor:
-        return floor
-    return _record(buf, start, floor, end, _group_section(buf, start, end), records)
+        if buf[pos - 1] == 10:  # b"\n"
+            yield pos - 1
+        elif pos - lead >= start and buf.startswith(_GROUP_WORDS, pos - lead):
+            yield pos - lead
+        pos = buf.find(TRACEBACK_WORDS, pos + len(TRACEBACK_WORDS), end)
 
 
 def _record(buf: bytes, start: int, floor: int, end: int, section: Section, records: list[Traceback]) -> int:
@@ -343,19 +386,36 @@ def message_spans(records: list[Traceback]) -> list[tuple[int, int]]:
     return [s.span for record in records for s in record.sections if s.span is not None]
 
 
+def _maybe_unknown(chunk: Chunk, fmt: LogFormat, candidates: Iterable[int] | None) -> Iterator[int]:
+    """The first offset of each line that *fmt*'s cheap first pass does not skip; with
+    *candidates* (newlines of lines that may be unknown), only those lines are tried."""
+    if candidates is None:
+        for match in fmt.maybe_unknown.finditer(*chunk):
+            yield match.end()
+        return
+    first_pass, buf, end = fmt.maybe_unknown.match, chunk.buf, chunk.end
+    for pos in candidates:
+        if first_pass(buf, pos, end):
+            yield pos + 1
+
+
 def find_unparsed(
-    chunk: Chunk, spans: list[tuple[int, int]], fmt: LogFormat = WERKZEUG
+    chunk: Chunk,
+    spans: list[tuple[int, int]],
+    fmt: LogFormat = WERKZEUG,
+    candidates: Iterable[int] | None = None,
 ) -> list[tuple[int, int]]:
     """``(start, end)`` of lines no known shape of format *fmt* accounts for.
 
     Exception lines and their continuation lines (*spans*) are accounted for; a
     line holding a request record anywhere counts as parsed whatever precedes it.
+    *candidates*, when given, are the newlines before every line that may be
+    unknown (:func:`wslab.logs.linestarts.line_starts`); the others are not read.
     """
     buf = chunk.buf
     starts = [start for start, _ in spans]
     found = []
-    for match in fmt.maybe_unknown.finditer(*chunk):
-        start = match.end()
+    for start in _maybe_unknown(chunk, fmt, candidates):
         if fmt.known_start.match(buf, start, chunk.end):
             continue
         i = bisect.bisect_right(starts, start) - 1

@@ -20,13 +20,15 @@ from dataclasses import dataclass, field
 from functools import reduce
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wslab.logs import scan
 from wslab.logs.formats import AUTO, FORMATS, LogFormat, detect_format, get_format
+from wslab.logs.inputs import binary_kind
 from wslab.logs.sources import (
     CHUNK_SIZE,
     GZIP_MAGIC,
+    HEAD_WINDOW,
     Chunk,
     ReadState,
     Source,
@@ -39,9 +41,14 @@ from wslab.logs.sources import (
 )
 from wslab.logs.stats import ERROR_RATE_DEFINITION, is_server_error, wilson_interval
 
+if TYPE_CHECKING:
+    from wslab.logs.linestarts import LineStarts
+
 WRITE_BEFORE_START_RESPONSE = "write() before start_response"
 MAX_SAMPLES = 5
 PARALLEL_MIN_BYTES = 64 << 20
+#: Chunks this large are pre-filtered with numpy (:mod:`wslab.logs.linestarts`).
+VECTOR_MIN_BYTES = 1 << 20
 SAMPLE_WIDTH = 200
 
 
@@ -57,6 +64,9 @@ class Tally:
     files: list[str] = field(default_factory=list)
     #: The format each of :attr:`files` was read in (not part of :meth:`as_dict`).
     formats: list[str] = field(default_factory=list)
+    #: What the files that start with no text look like, by name (see
+    #: :func:`~wslab.logs.inputs.binary_kind`; not part of :meth:`as_dict`).
+    binary: dict[str, str] = field(default_factory=dict)
     lines: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     exceptions: Counter[str] = field(default_factory=Counter)
@@ -77,6 +87,7 @@ class Tally:
         """Add *other*'s counts (from later in the same input) to this tally; return it."""
         self.files.extend(other.files)
         self.formats.extend(other.formats)
+        self.binary.update(other.binary)
         self.lines += other.lines
         self.statuses.update(other.statuses)
         self.exceptions.update(other.exceptions)
@@ -132,17 +143,32 @@ def scan_chunks(
     chunks: Iterable[Chunk], suffix: bytes, tally: Tally, fmt: LogFormat = FORMATS["werkzeug"]
 ) -> None:
     """Add the counts of *chunks* to *tally*; *suffix* is the source's learned format suffix
-    and *fmt* its log format."""
+    and *fmt* its log format.
+
+    A chunk of :data:`VECTOR_MIN_BYTES` or more has its line starts read first, all at
+    once (:func:`~wslab.logs.linestarts.line_starts`, numpy): they give the line count
+    and the few lines the traceback and unparsed-line scans need to look at. Smaller
+    chunks (small logs) are read with the regexes alone, which spares importing numpy.
+    """
     for chunk in chunks:
-        blocks = scan.find_tracebacks(chunk)
+        starts = _line_starts(chunk, fmt) if chunk.end - chunk.start >= VECTOR_MIN_BYTES else None
+        blocks = scan.find_tracebacks(chunk, starts.record_starts if starts else None)
         counts = scan.traceback_counts(blocks, suffix)
-        tally.lines += scan.count_lines(chunk)
+        tally.lines += starts.lines if starts else scan.count_lines(chunk)
         tally.statuses.update({k.decode(): v for k, v in scan.count_statuses(chunk, fmt).items()})
         tally.exceptions.update(counts.exceptions)
         tally.chains.update(counts.chains)
         tally.incomplete_tracebacks += counts.incomplete
         tally.bad_request_syntax_lines += scan.count_bad_request_syntax(chunk, fmt)
-        tally.add_unparsed(chunk.buf, scan.find_unparsed(chunk, scan.message_spans(blocks), fmt))
+        candidates = starts.candidates if starts else None
+        tally.add_unparsed(chunk.buf, scan.find_unparsed(chunk, scan.message_spans(blocks), fmt, candidates))
+
+
+def _line_starts(chunk: Chunk, fmt: LogFormat) -> LineStarts:
+    """:func:`~wslab.logs.linestarts.line_starts`, imported on first use (it loads numpy)."""
+    from wslab.logs.linestarts import line_starts
+
+    return line_starts(chunk, fmt)
 
 
 def _scan_range(path: str, start: int, end: int, suffix: bytes, fmt_name: str) -> Tally:
@@ -159,12 +185,13 @@ def _scan_range(path: str, start: int, end: int, suffix: bytes, fmt_name: str) -
     return tally
 
 
-def _file_head(path: str, given: LogFormat | None) -> tuple[bytes, LogFormat]:
-    """The format suffix and the log format of a plain file, from its first bytes."""
+def _file_head(path: str, given: LogFormat | None) -> tuple[bytes, LogFormat, str | None]:
+    """The format suffix, the log format and :func:`~wslab.logs.inputs.binary_kind` of a plain
+    file, from its first bytes."""
     with open(path, "rb") as stream:
-        head = head_window(read_blocks(stream, ReadState(path)))[0]
+        head = head_window(read_blocks(stream, ReadState(path), HEAD_WINDOW))[0]
     fmt = given or detect_format(head)
-    return scan.learn_suffix(head, fmt), fmt
+    return scan.learn_suffix(head, fmt), fmt, binary_kind(head)
 
 
 def _can_split(source: Source, jobs: int) -> bool:
@@ -183,14 +210,15 @@ def _start_method() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if forkable else "spawn")
 
 
-def _scan_parallel(path: str, jobs: int, given: LogFormat | None) -> tuple[Tally, LogFormat]:
+def _scan_parallel(path: str, jobs: int, given: LogFormat | None) -> tuple[Tally, LogFormat, str | None]:
     offsets = split_offsets(path, jobs)
-    suffix, fmt = _file_head(path, given)
+    suffix, fmt, binary = _file_head(path, given)
+    import wslab.logs.linestarts  # noqa: F401  (imports numpy once, here; forked workers share it)
     with ProcessPoolExecutor(max_workers=len(offsets) - 1, mp_context=_start_method()) as pool:
         parts = pool.map(
             _scan_range, repeat(path), offsets[:-1], offsets[1:], repeat(suffix), repeat(fmt.name)
         )
-        return reduce(Tally.merge, parts, Tally()), fmt
+        return reduce(Tally.merge, parts, Tally()), fmt, binary
 
 
 def scan_source(
@@ -209,17 +237,18 @@ def scan_source(
     given = get_format(format)
     name = source_name(source)
     if _can_split(source, jobs):
-        part, fmt = _scan_parallel(str(source), jobs, given)
+        part, fmt, binary = _scan_parallel(str(source), jobs, given)
         part.warnings = [w.replace(str(source), name, 1) for w in part.warnings]
     else:
         part, state = Tally(), ReadState(name)
         with open_source(source) as stream:
             head, blocks = head_window(read_blocks(stream, state, chunk_size))
-            fmt = given or detect_format(head)
+            fmt, binary = given or detect_format(head), binary_kind(head)
             chunks = iter_chunks(blocks, record_start=fmt.record_start)
             scan_chunks(chunks, scan.learn_suffix(head, fmt), part, fmt)
         part.warnings.extend(state.warnings)
     part.files, part.formats = [name], [fmt.name]
+    part.binary = {name: binary} if binary else {}
     tally.merge(part)
 
 
@@ -269,6 +298,7 @@ def summarize(parsed: Any) -> dict[str, Any]:
     tally = Tally(
         files=list(parsed.files),
         formats=list(getattr(parsed, "formats", [])),
+        binary=dict(getattr(parsed, "binary", {})),
         lines=parsed.lines,
         statuses=Counter(_as_counts(requests["status"].value_counts()) if len(requests) else {}),
         exceptions=Counter(_as_counts(final["error"].value_counts()) if len(final) else {}),

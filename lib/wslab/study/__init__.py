@@ -12,7 +12,9 @@
 ``load``         throughput, latency and Redis round trips under load
 ``rootcause``    the steps that isolate the cause
 ``writeup``      the write-up's error block, compared with a run's
+``writeup_fix``  the write-up's fix measured: its detection, its configuration, its runs
 ``recorded``     the committed logs against what their recordings sent
 ``corpus``       request heads captured from real clients; ``detect_eval`` scores detectors
-``verify``       checks of a live app (``wslab verify``)
+``verify``       checks of a live app (``wslab verify``); ``verify_log`` reads its server log
+``doctor``       whether a deployment's versions are affected, from the recorded results (``wslab doctor``)
 """

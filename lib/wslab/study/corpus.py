@@ -8,13 +8,17 @@ what the server did with it, never by a detector:
 ``socketio-polling``    handled by the Engine.IO server with an HTTP response
 ``websocket-other``     handled by a Flask view that switched protocols
 ``http``                handled by a Flask view with an HTTP response
+``not-engineio``        under the Socket.IO path, but answered by the static-file
+                        layer in front of Engine.IO (``/socket.io/socket.io.js``)
 
 :class:`CaptureServer` is a real Werkzeug threaded server around a real
-Flask + Flask-SocketIO app, with :class:`HeadRecorder` in front of it.  Clients
-run inside :meth:`CaptureServer.client`, which names the ``source`` and the
-labels that client may produce.  :func:`run_socketio_client`,
-:func:`run_websocket_client` and :func:`run_http_requests` drive the Python
-clients; :func:`load_corpus` and :func:`save_corpus` read and write JSONL.
+Flask + Flask-SocketIO app, with :class:`HeadRecorder` in front of it; its
+Socket.IO path is configurable (``/socket.io`` by default).  Clients run
+inside :meth:`CaptureServer.client`, which names the ``source`` and the labels
+that client may produce.  :func:`run_socketio_client`,
+:func:`run_websocket_client`, :func:`run_http_requests` and
+:func:`run_socketio_path_requests` drive the Python clients;
+:func:`load_corpus` and :func:`save_corpus` read and write JSONL.
 """
 
 from __future__ import annotations
@@ -36,17 +40,29 @@ from flask import Flask, Response, request, session
 from flask_socketio import SocketIO, emit
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from wslab.app.detection import RequestHead
+from wslab.app.demo import served_socketio_path
+from wslab.app.detection import DEFAULT_SOCKETIO_PATH, RequestHead
 from wslab.errors import WslabError
 
-#: Every label a corpus line may carry; all but ``http`` are positives.
-LABELS: tuple[str, ...] = ("socketio-websocket", "socketio-polling", "websocket-other", "http")
+#: Every label a corpus line may carry; all but those in :data:`NEGATIVE_LABELS` are positives.
+LABELS: tuple[str, ...] = ("socketio-websocket", "socketio-polling", "websocket-other", "http",
+                           "not-engineio")
+
+#: Labels of requests that are neither WebSocket nor Engine.IO traffic.
+NEGATIVE_LABELS: tuple[str, ...] = ("http", "not-engineio")
 
 #: The keys of one corpus line, in the order they are written.
 FIELDS: tuple[str, ...] = ("method", "path", "query", "headers", "label", "source")
 
-#: The Socket.IO path the capture app serves.
-SOCKETIO_PATH = "/socket.io"
+#: The Socket.IO path the capture app serves unless told otherwise.
+SOCKETIO_PATH = DEFAULT_SOCKETIO_PATH
+
+#: The other Socket.IO path the capture serves an app at (``data/requests/custom_path.jsonl``).
+CUSTOM_SOCKETIO_PATH = "/custom.io"
+
+#: The files the static layer in front of Engine.IO serves, relative to the Socket.IO path.
+SOCKETIO_CLIENT_FILE = "/socket.io.js"
+STYLESHEET_FILE = "/static/app.css"
 
 #: The pages :func:`run_http_requests` visits: some merely mention Socket.IO words.
 HTTP_VISITS: tuple[tuple[str, str, dict[str, Any]], ...] = (
@@ -63,9 +79,10 @@ _ENTRY_KEY = "wslab.capture"
 
 _BROWSER_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>capture</title>
-<script src="/assets/socket.io.min.js"></script></head>
+<link rel="stylesheet" href="SOCKETIO_PATH/static/app.css">
+<script src="SOCKETIO_PATH/socket.io.js"></script></head>
 <body><script>
-const socket = io({transports: ["polling", "websocket"]});
+const socket = io({path: "SOCKETIO_PATH", transports: ["polling", "websocket"]});
 function hello() { socket.emit("hello", "browser"); }
 socket.on("connect", () => {
   if (socket.io.engine.transport.name === "websocket") { hello(); }
@@ -86,9 +103,11 @@ def package_version(name: str) -> str:
     return version(name)
 
 
-def _label(engineio_handled: bool, switched: bool) -> str:
-    """Map what the server did with a request to its corpus label."""
-    if engineio_handled:
+def _label(handler: str, switched: bool) -> str:
+    """Map what the server did with a request (who handled it, did it switch) to its corpus label."""
+    if handler == "static":
+        return "not-engineio"
+    if handler == "engineio":
         return "socketio-websocket" if switched else "socketio-polling"
     return "websocket-other" if switched else "http"
 
@@ -122,9 +141,11 @@ class HeadRecorder:
     """WSGI middleware that records every request head before passing it on.
 
     Each head is attributed to the client run active when it arrived (see
-    :meth:`attribute`).  A request whose connection switched protocols has no
-    HTTP response left to send, so the recorder reports it to Werkzeug as a
-    closed connection instead of returning an empty body.
+    :meth:`attribute`) and to what handled it: ``engineio`` unless a Flask
+    ``before_request`` hook or :class:`SocketIOPathFiles` says otherwise.  A
+    request whose connection switched protocols has no HTTP response left to
+    send, so the recorder reports it to Werkzeug as a closed connection instead
+    of returning an empty body.
     """
 
     def __init__(self, app: Callable[..., Any]) -> None:
@@ -139,7 +160,7 @@ class HeadRecorder:
         entry: dict[str, Any] = {
             "head": {"method": head.method, "path": head.path, "query": head.query,
                      "headers": dict(head.headers)},
-            "client": self._current, "flask": False, "switched": False,
+            "client": self._current, "handler": "engineio", "switched": False,
         }
         if "werkzeug.socket" in environ:
             environ["werkzeug.socket"] = _WatchedSocket(environ["werkzeug.socket"], entry)
@@ -189,12 +210,41 @@ class HeadRecorder:
             if entry["client"] is None:
                 raise RuntimeError(f"capture: {where} arrived outside any client run")
             source, expect = entry["client"]
-            label = _label(not entry["flask"], entry["switched"])
+            label = _label(entry["handler"], entry["switched"])
             if label not in expect:
                 raise RuntimeError(f"capture: {where} from {source} is {label}, "
                                    f"expected one of {sorted(expect)}")
             lines.append({**head, "label": label, "source": source})
         return lines
+
+
+class SocketIOPathFiles:
+    """WSGI layer in front of the Socket.IO middleware that serves a few files under its path.
+
+    Engine.IO's middleware takes every request below its path, so a file served
+    there (the socket.io browser client at ``/socket.io/socket.io.js``, as the
+    Node.js server and many reverse proxies serve it) must be answered before
+    the request reaches Engine.IO.  *files* maps a full path to a callable
+    returning ``(body, content type)``, or ``None`` for a ``404``.
+    """
+
+    def __init__(self, app: Callable[..., Any],
+                 files: dict[str, Callable[[], tuple[bytes, str] | None]]) -> None:
+        self.app = app
+        self.files = files
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        serve = self.files.get(environ.get("PATH_INFO", ""))
+        if serve is None:
+            return self.app(environ, start_response)
+        environ[_ENTRY_KEY]["handler"] = "static"
+        found = serve()
+        if found is None:
+            start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")])
+            return [b"not found"]
+        body, content_type = found
+        start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+        return [body]
 
 
 class _ClosedAfterWebSocket(Response):
@@ -204,21 +254,33 @@ class _ClosedAfterWebSocket(Response):
         return []
 
 
-def create_capture_app(socketio_js: Path | None = None) -> tuple[Flask, SocketIO, dict[str, threading.Event]]:
+def create_capture_app(socketio_js: Path | None = None, socketio_path: str = SOCKETIO_PATH,
+                       ) -> tuple[Flask, SocketIO, dict[str, threading.Event]]:
     """Build the capture app: pages, a WebSocket echo, a Socket.IO server, and a browser page.
 
-    Returns the Flask app, its ``SocketIO`` and the events the browser run waits
-    on (``hello`` after a Socket.IO round trip, ``done`` after the browser's last request).
+    The Socket.IO server is mounted at *socketio_path*; in front of it
+    :class:`SocketIOPathFiles` serves the browser client (*socketio_js*, ``404``
+    when not given) and a stylesheet under that path.  Returns the Flask app,
+    its ``SocketIO`` and the events the browser run waits on (``hello`` after a
+    Socket.IO round trip, ``done`` after the browser's last request).
     """
     app = Flask("wslab_capture", static_folder=None)
     app.secret_key = "capture-only"
-    sio = SocketIO(app, async_mode="threading", path=SOCKETIO_PATH.strip("/"),
-                   logger=False, engineio_logger=False)
+    sio = SocketIO(app, async_mode="threading", path=socketio_path, logger=False, engineio_logger=False)
+    path = served_socketio_path(sio)
     events = {"hello": threading.Event(), "done": threading.Event()}
+
+    def client_js() -> tuple[bytes, str] | None:
+        return None if socketio_js is None else (socketio_js.read_bytes(), "text/javascript")
+
+    app.wsgi_app = SocketIOPathFiles(app.wsgi_app, {  # type: ignore[method-assign]
+        path + SOCKETIO_CLIENT_FILE: client_js,
+        path + STYLESHEET_FILE: lambda: (b"body { font-family: sans-serif; }\n", "text/css"),
+    })
 
     @app.before_request
     def _mark_flask() -> None:
-        request.environ[_ENTRY_KEY]["flask"] = True
+        request.environ[_ENTRY_KEY]["handler"] = "flask"
 
     @app.get("/")
     def index() -> str:
@@ -247,13 +309,7 @@ def create_capture_app(socketio_js: Path | None = None) -> tuple[Flask, SocketIO
 
     @app.get("/chat")
     def chat() -> str:
-        return _BROWSER_PAGE
-
-    @app.get("/assets/socket.io.min.js")
-    def socketio_client_js() -> Response:
-        if socketio_js is None:
-            return Response("not configured", status=404)
-        return Response(socketio_js.read_bytes(), mimetype="text/javascript")
+        return _BROWSER_PAGE.replace("SOCKETIO_PATH", path)
 
     @app.post("/done")
     def done() -> str:
@@ -297,14 +353,22 @@ class _CaptureHandler(WSGIRequestHandler):
 
 
 class CaptureServer:
-    """A real Werkzeug threaded server on 127.0.0.1 around the recorded capture app."""
+    """A real Werkzeug threaded server on 127.0.0.1 around the recorded capture app.
 
-    def __init__(self, socketio_js: Path | None = None) -> None:
-        self.app, self.socketio, self.events = create_capture_app(socketio_js)
+    *socketio_path* is where its Socket.IO server is mounted (see :func:`create_capture_app`).
+    """
+
+    def __init__(self, socketio_js: Path | None = None, socketio_path: str = SOCKETIO_PATH) -> None:
+        self.app, self.socketio, self.events = create_capture_app(socketio_js, socketio_path)
         self.recorder = HeadRecorder(self.app.wsgi_app)
         self.app.wsgi_app = self.recorder
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def socketio_path(self) -> str:
+        """The path the app's Socket.IO server is mounted at, read back from Flask-SocketIO."""
+        return served_socketio_path(self.socketio)
 
     @property
     def url(self) -> str:
@@ -345,10 +409,11 @@ class CaptureServer:
         return self.recorder.records()
 
 
-def run_socketio_client(url: str, transports: list[str], timeout: float = 10.0) -> None:
+def run_socketio_client(url: str, transports: list[str], timeout: float = 10.0,
+                        socketio_path: str = SOCKETIO_PATH) -> None:
     """Connect a python-socketio client, wait for the WebSocket transport if allowed, round-trip, leave."""
     client = socketio.Client(reconnection=False)
-    client.connect(url, transports=transports, socketio_path=SOCKETIO_PATH, wait_timeout=timeout)
+    client.connect(url, transports=transports, socketio_path=socketio_path, wait_timeout=timeout)
     try:
         deadline = time.monotonic() + timeout
         while "websocket" in transports and client.transport() != "websocket":
@@ -381,6 +446,34 @@ def run_http_requests(url: str, visits: Iterable[tuple[str, str, dict[str, Any]]
     with requests.Session() as http:
         for method, path, kwargs in visits:
             http.request(method, url + path, timeout=10, **kwargs).raise_for_status()
+
+
+def socketio_path_visits(socketio_path: str = SOCKETIO_PATH,
+                         other_path: str = CUSTOM_SOCKETIO_PATH) -> tuple[tuple[str, str], ...]:
+    """The requests :func:`run_socketio_path_requests` sends: near Engine.IO, none of them Engine.IO's.
+
+    Two static files under *socketio_path* (served in front of Engine.IO:
+    ``not-engineio``), Engine.IO's query under a path that merely starts with
+    the same letters (``/socket.iox/``), and under *other_path*, where no
+    Socket.IO server is mounted (both answered by Flask, ``404``: ``http``).
+    """
+    query = "?EIO=4&transport=polling"
+    return (
+        ("GET", socketio_path + SOCKETIO_CLIENT_FILE),
+        ("GET", socketio_path + STYLESHEET_FILE),
+        ("GET", socketio_path + "x/" + query),
+        ("GET", other_path + "/" + query),
+    )
+
+
+def run_socketio_path_requests(url: str, socketio_path: str = SOCKETIO_PATH,
+                               other_path: str = CUSTOM_SOCKETIO_PATH) -> None:
+    """Send :func:`socketio_path_visits` with one ``requests`` session; ``200`` and ``404`` are both fine."""
+    with requests.Session() as http:
+        for method, path in socketio_path_visits(socketio_path, other_path):
+            response = http.request(method, url + path, timeout=10)
+            if response.status_code not in (200, 404):
+                raise RuntimeError(f"capture: {method} {path} answered {response.status_code}")
 
 
 def _check_record(obj: Any, where: str) -> dict[str, Any]:

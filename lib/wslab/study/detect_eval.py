@@ -1,11 +1,14 @@
 """Score WebSocket/Engine.IO detectors against a labelled request corpus.
 
-A *positive* is any request labelled other than ``http``.  For each detector
+A *positive* is any request labelled other than ``http`` or ``not-engineio``
+(see :data:`wslab.study.corpus.NEGATIVE_LABELS`).  For each detector
 :func:`evaluate` counts true/false positives/negatives and derives precision,
-recall, the false-positive rate on ``http`` requests and the recall for each
+recall, the false-positive rate on the negatives and the recall for each
 positive label; it also lists every misclassified request with the signals
-that fired.  Results are plain dicts (JSON-ready); the ``*_frame`` helpers turn
-them into pandas DataFrames for the notebook.
+that fired.  The precise detector is told the Socket.IO path the corpus' app
+served (``/socket.io`` unless given, see :func:`default_detectors`).  Results
+are plain dicts (JSON-ready); the ``*_frame`` helpers turn them into pandas
+DataFrames for the notebook.
 """
 
 from __future__ import annotations
@@ -19,29 +22,43 @@ from typing import Any
 import pandas as pd
 
 from wslab.app.detection import (
+    DEFAULT_SOCKETIO_PATH,
     Decision,
     RequestHead,
     precise_decision,
+    socketio_prefix,
     writeup_decision,
 )
 from wslab.errors import WslabError
-from wslab.study.corpus import LABELS, SOCKETIO_PATH, load_corpus
+from wslab.study.corpus import LABELS, NEGATIVE_LABELS, load_corpus
 
 Detector = Callable[[Any], Decision]
 
+
+def default_detectors(socketio_path: str = DEFAULT_SOCKETIO_PATH) -> dict[str, Detector]:
+    """The write-up's heuristic and the precise detector for an app serving Socket.IO at *socketio_path*.
+
+    The write-up's heuristic has ``/socket.io/`` written into it and takes no
+    path.  A path Flask-SocketIO could not serve raises :class:`WslabError`.
+    """
+    try:
+        prefix = socketio_prefix(socketio_path)
+    except ValueError as exc:
+        raise WslabError(str(exc)) from None
+    return {"writeup": writeup_decision,
+            "precise": partial(precise_decision, socketio_path=prefix.rstrip("/"))}
+
+
 #: The detectors compared by default, by the name used in reports.
-DETECTORS: dict[str, Detector] = {
-    "writeup": writeup_decision,
-    "precise": partial(precise_decision, socketio_path=SOCKETIO_PATH),
-}
+DETECTORS: dict[str, Detector] = default_detectors()
 
 #: Labels that count as positives (WebSocket or Engine.IO traffic).
-POSITIVE_LABELS: tuple[str, ...] = tuple(label for label in LABELS if label != "http")
+POSITIVE_LABELS: tuple[str, ...] = tuple(label for label in LABELS if label not in NEGATIVE_LABELS)
 
 
 def is_positive(label: str) -> bool:
-    """Whether a corpus label is a positive: anything but ``http``."""
-    return label != "http"
+    """Whether a corpus label is a positive: anything but ``http`` and ``not-engineio``."""
+    return label not in NEGATIVE_LABELS
 
 
 def ratio(numerator: int, denominator: int) -> float | None:
@@ -50,7 +67,11 @@ def ratio(numerator: int, denominator: int) -> float | None:
 
 
 def evaluate_detector(records: Iterable[Mapping[str, Any]], detector: Detector) -> dict[str, Any]:
-    """Confusion matrix, precision, recall, recall per label and the misclassified requests."""
+    """Confusion matrix, precision, recall, recall per label and the misclassified requests.
+
+    ``false_positive_rate`` is ``fp / (fp + tn)``: the share of the negatives
+    (``http`` and ``not-engineio`` requests) the detector takes for positives.
+    """
     confusion = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
     totals: Counter[str] = Counter()
     detected: Counter[str] = Counter()
@@ -81,12 +102,21 @@ def evaluate_detector(records: Iterable[Mapping[str, Any]], detector: Detector) 
     }
 
 
-def evaluate(records: list[Mapping[str, Any]],
-             detectors: Mapping[str, Detector] | None = None) -> dict[str, Any]:
-    """Evaluate every detector on *records*: ``{"requests", "labels", "detectors": {...}}``."""
-    detectors = DETECTORS if detectors is None else detectors
+def evaluate(records: list[Mapping[str, Any]], detectors: Mapping[str, Detector] | None = None,
+             socketio_path: str = DEFAULT_SOCKETIO_PATH) -> dict[str, Any]:
+    """Evaluate every detector on *records*: ``{"requests", "labels", "detectors": {...}}``.
+
+    Without *detectors*, :func:`default_detectors` for *socketio_path* are used;
+    ``socketio_path`` in the result says which path that was (``None`` when
+    *detectors* were given).
+    """
+    path = None
+    if detectors is None:
+        detectors = default_detectors(socketio_path)
+        path = socketio_prefix(socketio_path).rstrip("/")
     labels = Counter(record["label"] for record in records)
     return {
+        "socketio_path": path,
         "requests": len(records),
         "positives": sum(n for label, n in labels.items() if is_positive(label)),
         "labels": {label: labels[label] for label in LABELS},
@@ -94,18 +124,21 @@ def evaluate(records: list[Mapping[str, Any]],
     }
 
 
-def evaluate_file(path: str | Path, detectors: Mapping[str, Detector] | None = None) -> dict[str, Any]:
-    """Load a JSONL corpus and evaluate it; an empty corpus raises :class:`WslabError`."""
+def evaluate_file(path: str | Path, detectors: Mapping[str, Detector] | None = None,
+                  socketio_path: str = DEFAULT_SOCKETIO_PATH) -> dict[str, Any]:
+    """Load a JSONL corpus and evaluate it (see :func:`evaluate`); an empty corpus raises :class:`WslabError`."""
+    if detectors is None:
+        default_detectors(socketio_path)  # a bad path is reported before the file is read
     records = load_corpus(path)
     if not records:
         raise WslabError(f"corpus {path} has no requests")
-    return evaluate(records, detectors)
+    return evaluate(records, detectors, socketio_path)
 
 
 def summary_frame(result: Mapping[str, Any]) -> pd.DataFrame:
-    """One row per detector: precision, recall, false-positive rate and the four counts."""
+    """One row per detector: precision, recall, false-positive rate (on the negatives) and the four counts."""
     rows = {name: {"precision": d["precision"], "recall": d["recall"],
-                   "fp_rate_http": d["false_positive_rate"], **d["confusion"]}
+                   "fp_rate": d["false_positive_rate"], **d["confusion"]}
             for name, d in result["detectors"].items()}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("detector")
 
@@ -114,7 +147,7 @@ def confusion_frame(result: Mapping[str, Any], detector: str) -> pd.DataFrame:
     """The 2x2 confusion matrix of one detector: rows actual, columns predicted."""
     c = result["detectors"][detector]["confusion"]
     return pd.DataFrame([[c["tp"], c["fn"]], [c["fp"], c["tn"]]],
-                        index=pd.Index(["positive", "http"], name="actual"),
+                        index=pd.Index(["positive", "negative"], name="actual"),
                         columns=pd.Index(["detected", "not detected"], name="predicted"))
 
 

@@ -14,6 +14,10 @@ and Werkzeug logs a direct WebSocket only when it closes, so a WebSocket opened
 before the guard was added and closed after it is still unguarded and its 500
 lands in the ``guard`` phase; :func:`run_hot_apply` counts those
 (``open_across_change``) from the clients' own start and end times.
+:func:`guard_check` joins each direct WebSocket's own request line with the
+client that made it (its ``wslab_conn`` id) to say, without counting by phase,
+what the connections opened after the guard went in got, and where the
+guard phase's 5xx lines came from.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from tqdm import tqdm
 from wslab.lab.stack import LabStack
 from wslab.lab.traffic import run_user
 from wslab.logs import assign_phases, error_rate_table, parse_log, plot_rate_over_time
+from wslab.study.outcomes import connection_id
 
 PHASES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("before", {}),
@@ -104,12 +109,40 @@ def phase_table(log_path: Path, users: list[dict[str, Any]],
     return table, requests, phases
 
 
+def guard_check(log_path: Path, users: list[dict[str, Any]],
+                changes: list[tuple[str, datetime]]) -> dict[str, int]:
+    """What the guard did under traffic, per connection rather than per phase.
+
+    ``websockets_opened_after``: direct WebSocket users whose client started
+    after the guard was in place; ``of_them_with_101``: those whose own
+    WebSocket request line was logged with status 101.  ``guard_phase_5xx``:
+    5xx lines logged after the guard's phase marker;
+    ``from_websockets_opened_before``: those whose connection id names a direct
+    WebSocket user that started before the guard went in.
+    """
+    parsed = parse_log(log_path)
+    requests = parsed.requests
+    phases = assign_phases(requests, markers=parsed.markers)
+    guard_at = dict(changes)["guard"]
+    conn = requests["query"].map(connection_id)
+    own = requests["method"].notna() & (requests["transport"] == "websocket")
+    status = requests["status"].astype(str)
+    websockets = {u["user"]: u for u in users if u["kind"] == "websocket"}
+    after = [name for name, u in websockets.items() if u["start"] > guard_at]
+    with_101 = sum(1 for name in after if (own & (conn == name) & (status == "101")).any())
+    errors = conn[(phases == "guard") & requests["server_error"]]
+    before = sum(1 for name in errors if name in websockets and websockets[name]["start"] < guard_at)
+    return {"websockets_opened_after": len(after), "of_them_with_101": with_101,
+            "guard_phase_5xx": int(len(errors)), "from_websockets_opened_before": before}
+
+
 def run_hot_apply(out: str | Path, phase_seconds: float = 8.0, interval: float = 0.3,
                   max_users: int = 400, redis_url: str | None = None, freq: str = "2s",
                   progress: bool = False) -> dict[str, Any]:
     """Run the hot-apply run; write ``logs/hot-apply.log``, ``hot_apply.csv`` and ``hot_apply.png``.
 
-    Returns ``{"table": per-phase DataFrame, "users": client records, "paths": {...}}``.
+    Returns ``{"table": per-phase DataFrame, "users": client records, "changes": phase
+    instants, "guard": guard_check(...), "paths": {...}}``.
     Traffic is bounded by *max_users* and by ``3 * phase_seconds``.
     """
     out = Path(out)
@@ -125,4 +158,5 @@ def run_hot_apply(out: str | Path, phase_seconds: float = 8.0, interval: float =
                               fixes=[(at, name) for name, at in changes[1:]],
                               title="Hot apply: server error rate while the fixes go in")
     fig.savefig(paths["hot_apply_chart"], dpi=120)
-    return {"table": table, "users": users, "changes": changes, "paths": paths}
+    return {"table": table, "users": users, "changes": changes,
+            "guard": guard_check(log_path, users, changes), "paths": paths}

@@ -6,6 +6,8 @@
 ``frames_shown(snippets, block)``      which traceback frames those lines cover
 ``direct_vs_upgrade(...)``             direct WebSocket vs polling→upgrade users on one stack
 ``start_response_by_kind(calls)``      what ``start_response`` received, per WebSocket kind
+``websocket_statuses(calls, log)``     per WebSocket kind: ``start_response`` calls beside the logged statuses
+``recorded_endings(rows)``             how the recorded matrix's cells ended their connections
 ``when_is_500_logged(...)``            is the 500 logged at the handshake or at the close?
 ``session_visibility(...)``            per variant: did Socket.IO handlers see the HTTP session?
 =====================================  ==========================================================
@@ -38,7 +40,7 @@ from wslab.lab.logformat import file_handler
 from wslab.lab.stack import LabServer, LabStack
 from wslab.lab.traffic import Workload, run_workload
 from wslab.logs import parse_log
-from wslab.study.runs import KIND_ORDER, count_log, read_log_portion, run_variant
+from wslab.study.runs import KIND_ORDER, count_log, read_log_portion, run_variant, with_kinds
 from wslab.study.writeup import first_error_block, frame_key
 
 #: The incident's request, sent to the minimal app as a plain GET.
@@ -248,6 +250,48 @@ def start_response_by_kind(calls: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["kind", "status"], ignore_index=True)
 
 
+def websocket_statuses(calls: pd.DataFrame, log_path: str | Path) -> pd.DataFrame:
+    """Per WebSocket kind: requests seen by the recorder, how many called ``start_response``,
+    and the statuses the server logged for that kind (``{"500": 3}``), read from *log_path*."""
+    requests = with_kinds(parse_log(log_path).requests)
+    rows = []
+    for kind in (DIRECT, UPGRADE):
+        mine = calls[calls["kind"] == kind]
+        logged = requests.loc[requests["kind"] == kind, "status"].astype(str).value_counts()
+        rows.append({"kind": kind, "requests": int(len(mine)),
+                     "start_response_called": int(mine["status"].notna().sum()),
+                     "statuses_logged": {status: int(n) for status, n in sorted(logged.items())}})
+    return pd.DataFrame(rows).set_index("kind")
+
+
+def recorded_endings(rows: Iterable[dict[str, Any]], cells: Iterable[str] = ("incident", "engineio-current"),
+                     variant: str = "before") -> pd.DataFrame:
+    """How the *variant* row of each recorded matrix cell ended its connections, under Werkzeug.
+
+    From the rows of ``data/matrix/matrix.json``, one row per cell: its
+    python-engineio, its Socket.IO ``connections`` (direct and upgraded), how
+    many requests Werkzeug handed to ``connection_dropped`` with a
+    ``ConnectionError`` (the server-side record; the log never shows it), its
+    ``direct`` WebSockets, and how many of those logged a 500 and how many got
+    no line of their own.
+    """
+    by_name = {(r["cell"], r["variant"]): r for r in rows}
+    table = []
+    for cell in cells:
+        row = by_name.get((cell, variant))
+        if row is None:
+            continue
+        direct, upgrade = row["direct"], row["upgrade"]
+        table.append({"cell": cell, "python-engineio": row["python_engineio"],
+                      "connections": direct["connections"] + upgrade["connections"],
+                      "dropped_with_ConnectionError": row.get("server_side", {}).get("dropped: ConnectionError", 0),
+                      "direct": direct["connections"], "direct_500": direct["status_500"],
+                      "direct_not_logged": direct["not_logged"]})
+    columns = ["cell", "python-engineio", "connections", "dropped_with_ConnectionError", "direct", "direct_500",
+               "direct_not_logged"]
+    return pd.DataFrame(table, columns=columns).set_index("cell")
+
+
 # -- when the 500 is logged -------------------------------------------------------------
 
 
@@ -310,7 +354,8 @@ def session_visibility(log_dir: str | Path, variants: Iterable[str] = ("no-sessi
     ``log_dir/<variant>.log``, started afresh).  Columns: users, how many
     ``connect`` handlers saw the user the client had signed in as over HTTP,
     how many ``remember`` writes made in a Socket.IO handler were then visible
-    to ``/whoami`` over HTTP, and the run's 5xx lines and tracebacks.
+    to ``/whoami`` over HTTP, the run's 5xx lines and tracebacks, and how many
+    direct WebSocket request lines the server logged with status 101.
     """
     log_dir = Path(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -328,5 +373,12 @@ def session_visibility(log_dir: str | Path, variants: Iterable[str] = ("no-sessi
             "socketio_write_seen_over_http": sent["socketio_write_seen_over_http"],
             "server_errors": log["server_errors"],
             "write_before_start_response": log["write_before_start_response"],
+            "direct_101_lines": _status_lines(path, DIRECT, "101"),
         })
     return pd.DataFrame(rows).set_index("variant")
+
+
+def _status_lines(log_path: Path, kind: str, status: str) -> int:
+    """How many request lines of *kind* in *log_path* carry *status*."""
+    requests = with_kinds(parse_log(log_path).requests)
+    return int(((requests["kind"] == kind) & (requests["status"].astype(str) == status)).sum())

@@ -1,33 +1,34 @@
 """Check a running Flask-SocketIO app the way a user reaches it, WebSockets included.
 
-:func:`run_verify` runs these checks against a base URL, each one a :class:`Check`:
+:func:`run_verify` runs these checks against a base URL, each one a :class:`Check`.
+By default only what every Flask-SocketIO app has is judged:
 
-``app``                the base URL answers with a status below 500;
 ``polling handshake``  ``GET <path>/?EIO=4&transport=polling`` returns an Engine.IO
                        open packet with a ``sid`` (the session is then closed);
-``client config``      the client-config endpoint answers 200 with valid JSON;
 ``websocket``          a direct WebSocket connection (no ``sid`` in the URL, as the
-                       incident's browsers connected) opens, exchanges an event and closes;
-``polling→upgrade``    a polling connection upgrades to WebSocket, exchanges an event
-                       and closes;
-``server log``         with a log file: no new 5xx request line and no
-                       ``write() before start_response`` record appeared during the checks.
+                       incident's browsers connected) opens, its Socket.IO CONNECT
+                       is answered, and it closes cleanly;
+``polling→upgrade``    a polling connection is connected, upgrades to WebSocket and
+                       closes cleanly;
+``server log``         with a log file: what the checks' own requests left in it
+                       (:mod:`wslab.study.verify_log`).
 
-"Exchanges an event" means: the server answered the client's Socket.IO CONNECT
-over the WebSocket (direct connection) or answered the Engine.IO probe ping over
-it (upgrade), and, when the app has an ``echo`` event that acknowledges (the
-demo app does), ``echo`` returned what was sent. An app without ``echo`` passes
-on the first part alone; the check's line says which happened.
+Only when asked:
 
-The failure the incident logged is invisible to the client: the WebSocket works
-and Werkzeug logs the 500 only after it has closed. Hence the log check, which
-waits (bounded) until the server has logged both WebSocket requests.
+``event``              ``event=NAME``: the event is emitted (with ``payload``) over both
+                       connections and passes when an acknowledgement arrives on each,
+                       whatever it holds (the line shows what arrived);
+``client config``      ``client_config=PATH``: the app's client-config route answers
+                       200 with valid JSON (the kit's demo app has one).
+
+The app being unreachable is no check but an error (:class:`~wslab.errors.WslabError`).
+The failure the incident logged is invisible to the client: the WebSocket works and
+Werkzeug logs the 500 only after it has closed. Hence the log check.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -39,31 +40,33 @@ import requests
 import socketio
 
 from wslab.errors import WslabError
+from wslab.study.verify_log import LOG_SETTLE_TIMEOUT, TOKEN_PARAM, LogWatch, Sent
 
 DEFAULT_SOCKETIO_PATH = "/socket.io"
-DEFAULT_CLIENT_CONFIG = "/api/websocket/client-config"
-ECHO_EVENT = "echo"
-ECHO_TIMEOUT = 2.0
-LOG_SETTLE_TIMEOUT = 10.0
-LOG_QUIET = 0.5
+#: The kit's demo app's client-config route, for ``--client-config`` without a path.
+DEMO_CLIENT_CONFIG = "/api/websocket/client-config"
+#: What ``--event`` sends when no ``--payload`` is given.
+DEFAULT_PAYLOAD: Any = {"wslab": "verify"}
+SHOWN_WIDTH = 80
 
-#: A request line for a WebSocket transport request, whatever the logging prefix.
-_WEBSOCKET_REQUEST = re.compile(rb'transport=websocket[^"\n]* HTTP/[\d.]+(?:\x1b\[[0-9;]*m)*" \d{3} ')
+LogPaths = str | Path | list[str | Path] | tuple[str | Path, ...]
 
 
 @dataclass
 class Check:
-    """The outcome of one check: passed, failed or skipped, with one line of detail."""
+    """The outcome of one check: passed, failed or skipped, one line of detail, and notes."""
 
     name: str
     ok: bool
     detail: str
     skipped: bool = False
+    #: What the outcome means, printed under the check's line.
+    notes: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        """The check as one printable line."""
+        """The check as one printable line, its notes indented below it."""
         mark = "SKIP" if self.skipped else "PASS" if self.ok else "FAIL"
-        return f"{mark}  {self.name:<18} {self.detail}"
+        return "\n".join([f"{mark}  {self.name:<18} {self.detail}", *(f"      → {n}" for n in self.notes)])
 
 
 @dataclass
@@ -79,7 +82,7 @@ class VerifyReport:
         return all(c.ok or c.skipped for c in self.checks)
 
     def render(self) -> str:
-        """One line per check, then a one-line verdict."""
+        """One line per check (and its notes), then a one-line verdict."""
         ran = [c for c in self.checks if not c.skipped]
         passed = sum(c.ok for c in ran)
         verdict = "OK" if self.ok else "FAILED"
@@ -104,48 +107,70 @@ def normalize_path(path: str) -> str:
     return "/" + path.strip().strip("/")
 
 
-def check_app(url: str, timeout: float) -> Check:
-    """The base URL answers below 500; an unreachable app raises WslabError (exit 1)."""
+def parse_payload(text: str) -> Any:
+    """The ``--payload`` value as JSON; one clear error when it is not JSON."""
     try:
-        response = requests.get(url + "/", timeout=timeout)
-    except requests.ConnectionError as exc:
-        reason = "connection refused" if "refused" in str(exc).lower() else type(exc).__name__
-        raise WslabError(f"cannot reach {url} ({reason}); is the app running?", exit_code=1) from None
-    except requests.RequestException as exc:
-        raise WslabError(f"cannot reach {url} ({type(exc).__name__})", exit_code=1) from None
-    return Check("app", response.status_code < 500, f"GET {response.url} → {response.status_code}")
+        return json.loads(text)
+    except ValueError as exc:
+        raise WslabError(f"--payload is not JSON ({exc.msg} at character {exc.pos}): {text!r}") from None
 
 
-def check_polling_handshake(url: str, path: str, timeout: float) -> Check:
-    """Engine.IO's polling handshake returns an open packet with a sid; the session is closed after."""
+def _shown(value: Any) -> str:
+    """*value* as JSON, cut to :data:`SHOWN_WIDTH` characters."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= SHOWN_WIDTH else text[:SHOWN_WIDTH - 1] + "…"
+
+
+def _unreachable(url: str, exc: requests.RequestException) -> WslabError:
+    """The one-line error for an app that does not answer at all."""
+    if isinstance(exc, requests.ConnectionError) and "refused" in str(exc).lower():
+        return WslabError(f"cannot reach {url} (connection refused); is the app running?", exit_code=1)
+    return WslabError(f"cannot reach {url} ({type(exc).__name__})", exit_code=1)
+
+
+def check_polling_handshake(url: str, path: str, timeout: float, token: str = "") -> Check:
+    """Engine.IO's polling handshake returns an open packet with a sid; the session is closed after.
+
+    An app that does not answer at all (refused, timed out) raises WslabError (exit 1).
+    """
     name, endpoint = "polling handshake", f"{url}{path}/"
+    marked = {TOKEN_PARAM: token} if token else {}
     try:
-        response = requests.get(endpoint, params={"EIO": "4", "transport": "polling"}, timeout=timeout)
-        body = response.text
-        if response.status_code != 200 or not body.startswith("0{"):
-            return Check(name, False, f"GET {path}/?EIO=4&transport=polling → {response.status_code}, "
-                         f"no open packet (body {body[:60]!r})")
+        response = requests.get(endpoint, params={**marked, "EIO": "4", "transport": "polling"}, timeout=timeout)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise _unreachable(url, exc) from None
+    except requests.RequestException as exc:
+        return Check(name, False, f"{type(exc).__name__}: {exc}")
+    body = response.text
+    if response.status_code != 200 or not body.startswith("0{"):
+        hint = f" (no Engine.IO at {path}; give its path with --socketio-path)" if response.status_code == 404 else ""
+        return Check(name, False, f"GET {path}/?EIO=4&transport=polling → {response.status_code}, "
+                     f"no open packet (body {body[:60]!r}){hint}")
+    try:
         handshake = json.loads(body[1:].split("\x1e", 1)[0])
         sid = handshake.get("sid")
         if not sid:
             return Check(name, False, "open packet without a sid")
-        requests.post(endpoint, params={"EIO": "4", "transport": "polling", "sid": sid},
+        requests.post(endpoint, params={**marked, "EIO": "4", "transport": "polling", "sid": sid},
                       data="1", timeout=timeout)  # Engine.IO close packet
-    except (requests.RequestException, ValueError) as exc:
+    except (requests.RequestException, ValueError, AttributeError) as exc:
         return Check(name, False, f"{type(exc).__name__}: {exc}")
     return Check(name, True, f"open packet, sid {sid[:8]}…, upgrades {handshake.get('upgrades')}")
 
 
-def check_client_config(url: str, config_path: str, timeout: float) -> Check:
-    """The client-config endpoint answers 200 with valid JSON."""
+def check_client_config(url: str, config_path: str, timeout: float, token: str = "") -> Check:
+    """The client-config route answers 200 with valid JSON."""
     name = "client config"
     try:
-        response = requests.get(url + config_path, timeout=timeout)
+        response = requests.get(url + config_path, params={TOKEN_PARAM: token} if token else None,
+                                timeout=timeout)
     except requests.RequestException as exc:
         return Check(name, False, f"GET {config_path}: {type(exc).__name__}")
     if response.status_code == 404:
-        return Check(name, False, f"GET {config_path} → 404: the app has no client-config endpoint "
-                     "there (give its path with --client-config)")
+        return Check(name, False, f"GET {config_path} → 404: the app has no client-config route there")
     if response.status_code != 200:
         return Check(name, False, f"GET {config_path} → {response.status_code}")
     try:
@@ -157,16 +182,34 @@ def check_client_config(url: str, config_path: str, timeout: float) -> Check:
     return Check(name, True, f"GET {config_path} → 200, valid JSON{shown}")
 
 
-def _echo(client: socketio.Client) -> str:
-    """Call ``echo`` and compare; say so when nothing acknowledges it."""
-    payload = {"wslab": uuid.uuid4().hex[:8]}
-    try:
-        reply = client.call(ECHO_EVENT, payload, timeout=ECHO_TIMEOUT)
-    except socketio.exceptions.TimeoutError:
-        return f"no '{ECHO_EVENT}' acknowledgement (the app has no such event)"
-    if reply != payload:
-        raise ValueError(f"'{ECHO_EVENT}' returned {reply!r}, sent {payload!r}")
-    return f"'{ECHO_EVENT}' acknowledged"
+@dataclass
+class EventCall:
+    """An event round trip asked for: its name, what it sends, and what arrived on each connection."""
+
+    name: str
+    payload: Any = field(default_factory=lambda: DEFAULT_PAYLOAD)
+    #: Connection check name → ``(acknowledged, what arrived or why not)``.
+    results: dict[str, tuple[bool, str]] = field(default_factory=dict)
+
+    def call(self, client: socketio.Client, connection: str, timeout: float) -> None:
+        """Emit the event over *client* and record whether an acknowledgement arrived."""
+        try:
+            reply = client.call(self.name, self.payload, timeout=timeout)
+        except socketio.exceptions.TimeoutError:
+            self.results[connection] = (False, f"no acknowledgement within {timeout:g} s")
+        except socketio.exceptions.SocketIOError as exc:
+            self.results[connection] = (False, f"{type(exc).__name__}: {exc or 'no detail'}")
+        else:
+            self.results[connection] = (True, "no data" if reply is None else _shown(reply))
+
+    def check(self, connections: list[str]) -> Check:
+        """The ``event`` check over *connections* (those not reached say so)."""
+        parts, ok = [], True
+        for connection in connections:
+            acked, what = self.results.get(connection, (False, "not sent (the connection failed)"))
+            ok = ok and acked
+            parts.append(f"over {connection}: {'acknowledged with ' if acked else ''}{what}")
+        return Check("event", ok, f"'{self.name}' sent {_shown(self.payload)}; " + "; ".join(parts))
 
 
 def _wait_websocket(client: socketio.Client, timeout: float) -> bool:
@@ -178,109 +221,88 @@ def _wait_websocket(client: socketio.Client, timeout: float) -> bool:
     return True
 
 
-def check_socketio(url: str, path: str, upgrade: bool, timeout: float) -> tuple[Check, bool]:
-    """Open a Socket.IO connection (direct WebSocket or polling→upgrade), exchange, close.
+def check_socketio(url: str, path: str, upgrade: bool, timeout: float, token: str = "",
+                   event: EventCall | None = None) -> tuple[Check, list[str | None]]:
+    """Open a Socket.IO connection (direct WebSocket or polling→upgrade), connect, close.
 
-    Returns the check and whether a WebSocket request reached the server.
+    With *event*, the event is emitted once connected over the WebSocket. Returns the
+    check and the WebSocket requests that reached the server: the Engine.IO sid of an
+    upgrade, ``None`` for a direct WebSocket.
     """
     name = "polling→upgrade" if upgrade else "websocket"
     transports = ["polling", "websocket"] if upgrade else ["websocket"]
     client = socketio.Client(reconnection=False)
     received: list[str] = []
-    client.on("*", lambda event, *args: received.append(event))
-    opened = False
+    client.on("*", lambda event_name, *args: received.append(event_name))
+    opened: list[str | None] = []
+    target = f"{url}/?{TOKEN_PARAM}={token}" if token else url
     try:
-        client.connect(url, transports=transports, socketio_path=path, wait_timeout=timeout)
-        opened = not upgrade
-        if upgrade and not _wait_websocket(client, timeout):
-            return Check(name, False, f"connected over polling but no upgrade within {timeout:.0f} s"), False
-        opened = True
-        how = "CONNECT answered" if not upgrade else "upgraded, probe ping/pong answered"
-        exchange = _echo(client)
+        client.connect(target, transports=transports, socketio_path=path, wait_timeout=timeout)
+        if not upgrade:
+            opened.append(None)
+        elif _wait_websocket(client, timeout):
+            opened.append(client.eio.sid)
+        else:
+            client.disconnect()
+            return Check(name, False, f"connected over polling but no upgrade within {timeout:g} s"), opened
+        how = "Socket.IO CONNECT answered" if not upgrade else "connected over polling, upgraded"
+        if event is not None:
+            event.call(client, name, timeout)
+        closing = time.monotonic()
         client.disconnect()
+        closed_in = time.monotonic() - closing
         if client.connected or client.eio.state != "disconnected":
-            return Check(name, False, f"{how}, {exchange}, but it did not close"), opened
+            return Check(name, False, f"opened, {how}, but it did not close"), opened
     except (socketio.exceptions.SocketIOError, ValueError, OSError) as exc:
         client.disconnect()
         return Check(name, False, f"{type(exc).__name__}: {exc or 'no detail'}"), opened
     events = f", {len(received)} server event(s) ({', '.join(sorted(set(received)))})" if received else ""
-    return Check(name, True, f"opened, {how}, {exchange}{events}, closed"), opened
+    return Check(name, True, f"opened, {how}{events}, closed cleanly in {closed_in:.1f} s"), opened
 
 
-class LogWatch:
-    """Remember a log file's size, then read and judge only what was appended after."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        if self.path.is_dir():
-            raise WslabError(f"--log {self.path} is a directory")
-        if not self.path.is_file():
-            raise WslabError(f"--log {self.path}: no such file (give the log the server writes)")
-        self.offset = self.path.stat().st_size
-
-    def new_bytes(self) -> bytes:
-        """What was appended since the watch began (all of it if the file was replaced)."""
-        with open(self.path, "rb") as handle:
-            size = handle.seek(0, 2)
-            handle.seek(self.offset if size >= self.offset else 0)
-            return handle.read()
-
-    def settle(self, websocket_requests: int, timeout: float = LOG_SETTLE_TIMEOUT) -> tuple[bytes, int]:
-        """Wait until *websocket_requests* WebSocket request lines are logged and the file is quiet.
-
-        Werkzeug logs a WebSocket request only once it has closed, then the
-        traceback, so this waits for the lines and for :data:`LOG_QUIET` seconds
-        without growth, at most *timeout* seconds. Returns the new bytes and the
-        number of WebSocket request lines among them.
-        """
-        deadline = time.monotonic() + timeout
-        data, last_change = self.new_bytes(), time.monotonic()
-        while True:
-            seen = len(_WEBSOCKET_REQUEST.findall(data))
-            quiet = time.monotonic() - last_change >= LOG_QUIET
-            if (seen >= websocket_requests and quiet) or time.monotonic() > deadline:
-                return data, seen
-            time.sleep(0.1)
-            current = self.new_bytes()
-            if current != data:
-                data, last_change = current, time.monotonic()
-
-    def check(self, websocket_requests: int, timeout: float = LOG_SETTLE_TIMEOUT) -> Check:
-        """No new 5xx request line and no ``write() before start_response`` record."""
-        from wslab.logs import scan_summary
-
-        data, seen = self.settle(websocket_requests, timeout)
-        summary = scan_summary([data.split(b"\n")], jobs=1)
-        errors, asserts = summary["server_errors"], summary["write_before_start_response"]
-        where = f"in {self.path} during the checks"
-        if errors or asserts:
-            statuses = ", ".join(f"{s} ×{n}" for s, n in summary["status_counts"].items() if s[:1] == "5")
-            return Check("server log", False, f"{errors} new 5xx request line(s) ({statuses or 'none'}), "
-                         f"{asserts} 'write() before start_response' record(s) {where}")
-        if seen < websocket_requests:
-            return Check("server log", False, f"only {seen} of {websocket_requests} WebSocket request "
-                         f"line(s) logged within {timeout:.0f} s; is {self.path} this server's log?")
-        return Check("server log", True, f"no 5xx, no 'write() before start_response' among "
-                     f"{summary['request_lines']} new request line(s) {where}")
+def _log_paths(log: LogPaths | None) -> list[Path]:
+    if log is None:
+        return []
+    return [Path(p) for p in log] if isinstance(log, (list, tuple)) else [Path(log)]
 
 
-def run_verify(url: str, log: str | Path | None = None, socketio_path: str = DEFAULT_SOCKETIO_PATH,
-               client_config: str = DEFAULT_CLIENT_CONFIG, timeout: float = 10.0) -> VerifyReport:
-    """Run every check against *url*; bad input raises WslabError before any traffic."""
-    url, path, config_path = normalize_url(url), normalize_path(socketio_path), normalize_path(client_config)
-    watch = LogWatch(log) if log is not None else None
+def run_verify(url: str, log: LogPaths | None = None, socketio_path: str = DEFAULT_SOCKETIO_PATH,
+               client_config: str | None = None, timeout: float = 10.0, event: str | None = None,
+               payload: Any = DEFAULT_PAYLOAD, log_timeout: float = LOG_SETTLE_TIMEOUT) -> VerifyReport:
+    """Run the checks against *url* and return them; bad input raises WslabError before any traffic.
+
+    :param log: the server's log file (or several: gunicorn's access and error logs),
+        each judged on the lines the checks' requests add to it.
+    :param socketio_path: where the app serves Socket.IO.
+    :param client_config: a client-config route to check (default: none).
+    :param timeout: seconds per request, per connection and per acknowledgement.
+    :param event: an event to emit over both connections (default: none), with *payload*.
+    :param log_timeout: at most this many seconds to wait for the log's lines.
+    """
+    url, path = normalize_url(url), normalize_path(socketio_path)
+    config_path = normalize_path(client_config) if client_config is not None else None
+    if event is not None and not event.strip():
+        raise WslabError("--event needs an event name")
+    watches = [LogWatch(p) for p in _log_paths(log)]
+    token = uuid.uuid4().hex[:12]
+    call = EventCall(event, payload) if event is not None else None
     report = VerifyReport(url)
-    report.checks.append(check_app(url, timeout))
-    report.checks.append(check_polling_handshake(url, path, timeout))
-    report.checks.append(check_client_config(url, config_path, timeout))
-    websocket_requests = 0
+    report.checks.append(check_polling_handshake(url, path, timeout, token))
+    if config_path is not None:
+        report.checks.append(check_client_config(url, config_path, timeout, token))
+    sent = Sent(token)
+    connections = []
     for upgrade in (False, True):
-        check, opened = check_socketio(url, path, upgrade, timeout)
+        check, opened = check_socketio(url, path, upgrade, timeout, token, call)
         report.checks.append(check)
-        websocket_requests += opened
-    if watch is None:
-        report.checks.append(Check("server log", True, "not checked: give --log FILE (the 500 is "
-                                   "only visible in the server's log)", skipped=True))
-    else:
-        report.checks.append(watch.check(websocket_requests))
+        connections.append(check.name)
+        sent.websockets.extend(opened)
+    if call is not None:
+        report.checks.append(call.check(connections))
+    if not watches:
+        report.checks.append(Check("server log", True, "not checked: give --log FILE (the incident's 500 "
+                                   "is only visible in the server's log)", skipped=True))
+    for watch in watches:
+        verdict = watch.check(sent, log_timeout)
+        report.checks.append(Check("server log", verdict.ok, verdict.detail, notes=verdict.notes))
     return report

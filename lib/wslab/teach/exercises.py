@@ -380,7 +380,7 @@ def _listing(values: Sequence[Any]) -> str:
 
 
 class FailingRequests(Hints):
-    """Task 1: how many requests failed in a log, on which path and transport, with or without sid."""
+    """Task 3: how many requests failed in a log, on which path and transport, with or without sid."""
 
     hints = (
         "`parse_log(path).requests` has one row per request line; its `server_error` column is "
@@ -530,7 +530,7 @@ Runner = Callable[..., dict[str, Any]]
 
 
 class PredictThenMeasure(Hints):
-    """Task 2: predict the 5xx lines with and without the write-up's change, then measure both."""
+    """Task 1: predict the 5xx lines with and without the write-up's change, then measure both."""
 
     variants: tuple[str, str] = ("before", "writeup-fix")
 
@@ -574,7 +574,7 @@ class PredictThenMeasure(Hints):
         """Run each variant's stack with this workload and count what its log recorded.
 
         *runner* defaults to :func:`wslab.study.runs.run_variant`; each run appends to
-        ``logs/exercise_02_<variant>.log`` in the kit (or *log_dir*).
+        ``logs/exercise_01_<variant>.log`` in the kit (or *log_dir*).
         """
         from wslab.study.runs import run_variant
 
@@ -582,7 +582,7 @@ class PredictThenMeasure(Hints):
         folder = Path(log_dir) if log_dir else kit_file("logs")
         folder.mkdir(parents=True, exist_ok=True)
         for variant in self.variants:
-            log_path = folder / f"exercise_02_{variant}.log"
+            log_path = folder / f"exercise_01_{variant}.log"
             offset = log_path.stat().st_size if log_path.exists() else 0
             result = runner(variant, log_path, ws_users=self.ws_users, upgrade_users=self.upgrade_users,
                             redis_url=redis_url)
@@ -716,7 +716,7 @@ QUERY_SIGNALS = frozenset({"transport-param", "eio-param"})
 
 
 def writeup_false_positive_signals(records: Sequence[Mapping[str, Any]]) -> set[str]:
-    """The write-up's signals that fire on at least one ``http`` request of *records*."""
+    """The write-up's signals that fire on at least one negative (``http``, ``not-engineio``) of *records*."""
     fired: set[str] = set()
     for record in records:
         if not is_positive(record["label"]):
@@ -725,7 +725,7 @@ def writeup_false_positive_signals(records: Sequence[Mapping[str, Any]]) -> set[
 
 
 class BeatTheWriteup(Hints):
-    """Task 3: a detector that beats the write-up's heuristic on the request corpus.
+    """Task 2: a detector that beats the write-up's heuristic on the request corpus.
 
     *Beats* means: recall at least the write-up's (it misses no more WebSocket
     or Engine.IO requests) **and** strictly higher precision (fewer ordinary
@@ -734,12 +734,14 @@ class BeatTheWriteup(Hints):
     """
 
     hints = (
-        "Look at the write-up's false positives (`q3.writeup_mistakes()`): what do those requests "
+        "Look at the write-up's false positives (`q2.writeup_mistakes()`): what do those requests "
         "have in common, and which signals fired on them?",
         "Query parameters are chosen by whoever writes the URL; a page can carry `transport=polling`. "
         "What does Engine.IO itself look at to route a request?",
-        "Engine.IO routes paths *below* `/socket.io/` (with the slash). A WebSocket handshake has "
-        "`Upgrade: websocket` and a `Connection` header whose comma-separated tokens include `upgrade`.",
+        "An Engine.IO request is *below* `/socket.io/` (with the slash) and carries `EIO` and a "
+        "`transport` of `polling` or `websocket`: a static file under that path carries neither. A "
+        "WebSocket handshake has `Upgrade: websocket` and a `Connection` header whose comma-separated "
+        "tokens include `upgrade`.",
     )
 
     def __init__(self, corpus_path: str | Path | None = None) -> None:
@@ -805,7 +807,8 @@ class BeatTheWriteup(Hints):
                       and writeup_decision(RequestHead.from_source(r)).is_websocket)
             why = ("each reads the query string, which any page's URL can carry; none says how the "
                    "server will route the request" if truth <= QUERY_SIGNALS else
-                   "compare them with how Engine.IO routes requests: by path, not by headers or query")
+                   "compare them with what makes a request Engine.IO's: a path below `/socket.io/` and the "
+                   "`EIO` and `transport` query together, not any one of them alone")
             verb = "fires" if len(truth) == 1 else "fire"
             return Feedback("correct", f"{_listing(sorted(truth))} {verb} on the write-up's "
                             f"{plural(fps, 'false positive')}.", (why,))
@@ -813,11 +816,11 @@ class BeatTheWriteup(Hints):
         if given - truth:
             extra = sorted(given - truth)
             verb = "fires" if len(extra) == 1 else "fire"
-            reasons.append(f"{_listing(extra)} {verb} on no `http` request of the corpus")
+            reasons.append(f"{_listing(extra)} {verb} on no negative (`http`, `not-engineio`) request of the corpus")
         if truth - given:
             missing = sorted(truth - given)
             verb = "fires" if len(missing) == 1 else "fire"
-            reasons.append(f"missing: {_listing(missing)} also {verb} on `http` requests")
+            reasons.append(f"missing: {_listing(missing)} also {verb} on negative (`http`, `not-engineio`) requests")
         return Feedback("incorrect", "that is not the set of signals behind the false positives.",
                         tuple(reasons), self.hints[0])
 

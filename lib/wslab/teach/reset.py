@@ -6,9 +6,14 @@
 2. deletes the kit's own Redis keys (``wslab:*``, or ``--prefix``) on
    ``$REDIS_URL``, or on 127.0.0.1:6379 if a server answers there; other keys
    are not touched;
-3. removes ``reports/`` and ``logs/`` (the lab's own output folders).
+3. removes ``reports/`` and ``logs/`` (the lab's own output folders), the
+   participants' ``workspace/`` (see :mod:`wslab.teach.workspace`) and the
+   kit's temporary folders (``wslab-*`` in the system's temporary directory,
+   owned by this user).
 
-It never stops Jupyter kernels; restart those from JupyterLab.
+It keeps the cached environments in ``.wslab/`` (``make clean`` removes those)
+and never stops Jupyter kernels: shut those down from JupyterLab, or stop
+``make lab``.
 """
 
 from __future__ import annotations
@@ -17,14 +22,27 @@ import argparse
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from wslab.errors import WslabError
 from wslab.lab import pids
 from wslab.lab.redis_backend import connect_url
+from wslab.teach.workspace import WORKSPACE_DIR
 
 #: The prefix of every key the kit writes (sessions, Socket.IO queues).
 KEY_PREFIX = "wslab:"
+#: How the kit's temporary folders are named (``tempfile.mkdtemp(prefix=...)``).
+TEMP_PREFIX = "wslab-"
+
+
+def temp_folders(root: Path) -> list[Path]:
+    """The kit's temporary folders directly in *root*: ``wslab-*`` folders owned by this user."""
+    if not root.is_dir():
+        return []
+    uid = os.getuid()
+    return sorted(path for path in root.glob(TEMP_PREFIX + "*")
+                  if path.is_dir() and not path.is_symlink() and path.stat().st_uid == uid)
 
 
 def clear_keys(url: str, prefix: str = KEY_PREFIX) -> int:
@@ -45,10 +63,13 @@ def clear_keys(url: str, prefix: str = KEY_PREFIX) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the three reset steps and say what each did."""
+    """Run the reset steps and say what each did."""
     parser = argparse.ArgumentParser(prog="python -m wslab.teach.reset", description=__doc__.split("\n")[0])
     parser.add_argument("--reports", type=Path, default=Path("reports"))
     parser.add_argument("--logs", type=Path, default=Path("logs"))
+    parser.add_argument("--workspace", type=Path, default=WORKSPACE_DIR)
+    parser.add_argument("--tmp", type=Path, default=Path(tempfile.gettempdir()),
+                        help="where the kit's wslab-* temporary folders are (default %(default)s)")
     parser.add_argument("--prefix", default=KEY_PREFIX, help="Redis key prefix to clear (default %(default)s)")
     args = parser.parse_args(argv)
     for record in pids.stop_all():
@@ -61,10 +82,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"reset: error: {exc}", file=sys.stderr)
             return 1
         print("no Redis on 127.0.0.1:6379; no keys to clear")
-    for folder in (args.reports, args.logs):
+    for folder in (args.reports, args.logs, args.workspace):
         if folder.exists():
             shutil.rmtree(folder)
             print(f"removed {folder}/")
+    temporary = temp_folders(args.tmp)
+    for folder in temporary:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"removed {len(temporary)} temporary folder(s) {args.tmp / TEMP_PREFIX}*")
     return 0
 
 
