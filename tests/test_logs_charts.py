@@ -142,3 +142,13 @@ def test_cli_plot_draws_the_chart(tmp_path: Path, capsys) -> None:
     _, err = capsys.readouterr()
     assert code == 0 and "chart written" in err
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_deploys_can_carry_their_names() -> None:
+    deploys = ["2026-11-25T19:09:01", "2026-11-25T19:09:03.5"]
+    fig = plot_log_over_time(parse_log(BEFORE).requests, deploy_at=deploys,
+                             deploy_names=["writeup-fix applied", "guard applied"])
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert labels == [" writeup-fix applied: 2026-11-25 19:09:01", " guard applied: 2026-11-25 19:09:03"]
+    with pytest.raises(ValueError, match="1 deploy names for 2 deploys"):
+        plot_log_over_time(parse_log(BEFORE).requests, deploy_at=deploys, deploy_names=["one"])

@@ -187,11 +187,15 @@ def _phase_summary(requests: pd.DataFrame, deploys: Sequence[pd.Timestamp]) -> s
     return " \u00b7 ".join(parts)
 
 
-def _mark_deploys(rate_ax: Axes, count_ax: Axes, deploys: Sequence[pd.Timestamp]) -> None:
+def _mark_deploys(rate_ax: Axes, count_ax: Axes, deploys: Sequence[pd.Timestamp],
+                  names: Sequence[str] | None = None) -> None:
     """One labelled vertical line per deploy on the rate panel, and the same line on the counts panel."""
     for i, instant in enumerate(deploys):
         x = mdates.date2num(instant)
-        label = "deploy" if len(deploys) == 1 else f"deploy {i + 1}"
+        if names:
+            label = names[i]
+        else:
+            label = "deploy" if len(deploys) == 1 else f"deploy {i + 1}"
         for ax in (rate_ax, count_ax):
             ax.axvline(x, color=DEPLOY_COLOUR, linestyle="--", linewidth=1.2)
         rate_ax.annotate(
@@ -242,6 +246,7 @@ def plot_log_over_time(
     bucket: Any = AUTO,
     deploy_at: Any = None,
     title: str | None = None,
+    deploy_names: Sequence[str] | None = None,
 ) -> Figure:
     """Error rate per time bucket as bars, over a panel of request and 5xx counts; deploys marked.
 
@@ -252,7 +257,8 @@ def plot_log_over_time(
     a bucket with no request lines gets none, so a gap in the log is a gap in
     the chart. *deploy_at* (one instant or several, see
     :func:`wslab.logs.metrics.parse_instants`) draws one labelled dashed line per
-    deploy on both panels, and the subtitle gives the error rate before and after.
+    deploy on both panels (labelled with *deploy_names*, in time order, when given),
+    and the subtitle gives the error rate before and after.
     The title asks the question the chart answers (:func:`log_chart_title`).
     """
     timed = requests.dropna(subset=["ts"])
@@ -271,7 +277,9 @@ def plot_log_over_time(
     )
     count_ax.bar(centres, table["requests"], width=bar_width, color=REQUEST_COLOUR, label="request lines")
     count_ax.bar(centres, table["server_errors"], width=bar_width, color=FAILED_COLOUR, label="5xx lines")
-    _mark_deploys(rate_ax, count_ax, deploys)
+    if deploy_names is not None and len(deploy_names) != len(deploys):
+        raise ValueError(f"{len(deploy_names)} deploy names for {len(deploys)} deploys")
+    _mark_deploys(rate_ax, count_ax, deploys, deploy_names)
     top = float(table["ci_high"].max()) if len(table) else 0.0
     rate_ax.set_ylim(0, max(0.05, top * 1.15))
     rate_ax.yaxis.set_major_formatter(PercentFormatter(1.0))

@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from wslab.lab.stack import LabStack
 from wslab.lab.traffic import run_user
-from wslab.logs import assign_phases, error_rate_table, parse_log, plot_rate_over_time
+from wslab.logs import assign_phases, error_rate_table, parse_log, plot_log_over_time
 from wslab.study.outcomes import connection_id
 
 PHASES: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -154,9 +154,9 @@ def run_hot_apply(out: str | Path, phase_seconds: float = 8.0, interval: float =
     table, requests, phases = phase_table(log_path, users, changes)
     paths = {"hot_apply_csv": out / "hot_apply.csv", "hot_apply_chart": out / "hot_apply.png"}
     table.to_csv(paths["hot_apply_csv"], index=False)
-    fig = plot_rate_over_time(requests, freq=freq, phases=phases,
-                              fixes=[(at, name) for name, at in changes[1:]],
-                              title="Hot apply: server error rate while the fixes go in")
+    fig = plot_log_over_time(requests, bucket=freq, deploy_at=[at for _, at in changes[1:]],
+                             deploy_names=[f"{name} applied" for name, _ in changes[1:]],
+                             title="Did the 5xx rate drop when each fix went in, under traffic?")
     fig.savefig(paths["hot_apply_chart"], dpi=120)
     return {"table": table, "users": users, "changes": changes,
             "guard": guard_check(log_path, users, changes), "paths": paths}
