@@ -17,7 +17,7 @@ from wslab.logs import (
     error_rate_table,
     parse_log,
     plot_rate_by_group,
-    plot_rate_over_time,
+    plot_log_over_time,
     wilson_interval,
 )
 
@@ -90,9 +90,8 @@ def _texts(fig: Figure) -> str:
 
 def test_charts_are_titled_labelled_and_saved(tmp_path: Path) -> None:
     parsed = parse_log(SAMPLES / "iso.log")
-    phases = assign_phases(parsed.requests, markers=parsed.markers)
-    over_time = plot_rate_over_time(
-        parsed.requests, phases=phases, fixes=[(parsed.requests["ts"].iloc[5], "fix")]
+    over_time = plot_log_over_time(
+        parsed.requests, deploy_at=[parsed.requests["ts"].iloc[5]], deploy_names=["fix"]
     )
     by_group = plot_rate_by_group(parsed.requests, by="transport")
     for fig in (over_time, by_group):

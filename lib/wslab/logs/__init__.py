@@ -7,7 +7,6 @@
 ``scan_summary(sources)``       the same dictionary, streamed with flat memory
 ``error_rate_table(requests)``  error rate with Wilson 95 % intervals per group
 ``assign_phases(requests)``     phase labels from timestamps or marker lines
-``plot_rate_over_time(...)``    rate per time bucket with phases and fix markers
 ``plot_rate_by_group(...)``     rate per phase/variant with intervals
 ``analyze_log(your_log)``       your own log: summary, per kind, per bucket, deploys
 ``plot_log_over_time(...)``     rate bars per bucket over request/5xx counts, deploys
@@ -37,7 +36,6 @@ _EXPORTS = {
     "wilson_interval": "wslab.logs.stats",
     "error_rate_table": "wslab.logs.metrics",
     "assign_phases": "wslab.logs.metrics",
-    "plot_rate_over_time": "wslab.logs.charts",
     "plot_rate_by_group": "wslab.logs.charts",
     "plot_log_over_time": "wslab.logs.charts",
     "analyze_log": "wslab.logs.overview",

@@ -26,12 +26,10 @@ from wslab.logs.buckets import AUTO, bucket_for, bucket_label
 from wslab.logs.metrics import error_rate_table, parse_instants
 from wslab.logs.stats import ERROR_RATE_DEFINITION
 
-PHASE_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860")
 #: The colour of a server error or any other failure, in every chart of the kit.
 FAILED_COLOUR = "#c0392b"
 #: Bars of groups without any failure.
 OK_COLOUR = "#7f8c9a"
-RATE_COLOUR = FAILED_COLOUR
 #: The colour of all request lines, beside the failed ones.
 REQUEST_COLOUR = "#9aa5b1"
 DEPLOY_COLOUR = "#222222"
@@ -42,67 +40,6 @@ BAR_FILL = 0.9
 def _titles(fig: Figure, title: str) -> None:
     fig.suptitle(title, fontsize=13, fontweight="bold", x=0.01, ha="left")
     fig.text(0.01, 0.905, ERROR_RATE_DEFINITION, fontsize=9, color="#555555", ha="left")
-
-
-def _phase_spans(requests: pd.DataFrame, phases: pd.Series) -> pd.DataFrame:
-    frame = pd.DataFrame({"ts": requests["ts"], "phase": phases}).dropna()
-    runs = (frame["phase"] != frame["phase"].shift()).cumsum()
-    return frame.groupby(runs).agg(phase=("phase", "first"), start=("ts", "min"), end=("ts", "max"))
-
-
-def plot_rate_over_time(
-    requests: pd.DataFrame,
-    freq: str = "1min",
-    phases: pd.Series | None = None,
-    fixes: Sequence[tuple[Any, str]] = (),
-    title: str = "Server error rate over time",
-) -> Figure:
-    """Error rate per *freq* bucket with its 95 % band, shaded *phases* and *fixes* lines.
-
-    *phases* gives each request's phase label (see
-    :func:`wslab.logs.metrics.assign_phases`); *fixes* are ``(instant, label)``
-    pairs drawn as dashed vertical lines.
-    """
-    table = error_rate_table(requests.dropna(subset=["ts"]), by="minute", freq=freq)
-    fig = Figure(figsize=(10, 4.8), layout="constrained")
-    fig.get_layout_engine().set(rect=(0, 0, 1, 0.88))
-    ax = fig.add_subplot()
-    x = table["minute"]
-    ax.fill_between(
-        x, table["ci_low"], table["ci_high"], color=RATE_COLOUR, alpha=0.18, label="95 % interval"
-    )
-    ax.plot(x, table["error_rate"], color=RATE_COLOUR, marker="o", markersize=3, label="error rate")
-    if phases is not None:
-        for i, span in enumerate(_phase_spans(requests, phases).itertuples()):
-            colour = PHASE_COLOURS[i % len(PHASE_COLOURS)]
-            ax.axvspan(span.start, span.end, color=colour, alpha=0.10)
-            ax.text(
-                span.start,
-                1.0,
-                f" {span.phase}",
-                transform=ax.get_xaxis_transform(),
-                va="top",
-                fontsize=9,
-                color=colour,
-            )
-    for instant, label in fixes:
-        ax.axvline(pd.Timestamp(instant), color="#333333", linestyle="--", linewidth=1)
-        ax.text(
-            pd.Timestamp(instant),
-            0.92,
-            f" {label}",
-            transform=ax.get_xaxis_transform(),
-            fontsize=9,
-            rotation=0,
-        )
-    ax.set_ylim(0, max(0.05, float(table["ci_high"].max() if len(table) else 0) * 1.1))
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_xlabel(f"time (buckets of {freq})")
-    ax.set_ylabel("error rate (% of request lines)")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper right", fontsize=9)
-    _titles(fig, title)
-    return fig
 
 
 def plot_rate_by_group(
