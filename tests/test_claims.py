@@ -17,8 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from wslab.logs.overview import LogOverview
+from wslab.study.doctor import Change, Diagnosis, Finding
 from wslab.teach.claims import (COLUMNS, Claim, conclusions, fixes_compared_claims, reproduce_claims,
-                                root_cause_claims, writeup_fix_claims)
+                                root_cause_claims, writeup_fix_claims, your_logs_claims)
 
 pytestmark = pytest.mark.pins_independent
 
@@ -402,3 +404,91 @@ def test_questions_whose_cells_did_not_run_are_left_out() -> None:
     inputs["rows"] = [r for r in inputs["rows"] if r["cell"] == "incident"]
     claims = fixes_compared_claims(**inputs)
     assert [c.evidence for c in claims].count("this notebook's matrix run") == 2  # the guard and the write-up's fix
+
+
+# -- 05_your_logs ---------------------------------------------------------------------------
+
+
+def kind_table(rows: dict[str, tuple[int, int]]) -> pd.DataFrame:
+    """An error-rate-per-kind table: kind -> (requests, 5xx lines)."""
+    return pd.DataFrame([{"kind": k, "requests": n, "server_errors": e} for k, (n, e) in rows.items()])
+
+
+def overview(path: str, kinds: dict[str, tuple[int, int]], tracebacks: int,
+             phases: dict[str, tuple[int, int]] | None = None) -> LogOverview:
+    before_after = None if phases is None else pd.DataFrame(
+        [{"phase": p, "requests": n, "server_errors": e} for p, (n, e) in phases.items()])
+    return LogOverview(path=Path(path), parsed=None, summary={"write_before_start_response": tracebacks},
+                       bucket=pd.Timedelta(seconds=1), by_kind=kind_table(kinds), over_time=pd.DataFrame(),
+                       before_after=before_after)
+
+
+def finding(outcome: str, removes: tuple[str, ...] = ("add the guard",)) -> Finding:
+    return Finding(werkzeug="2.3.8", engineio="4.12.2", server="werkzeug", outcome=outcome,
+                   changes=[Change(what, True) for what in removes] + [Change("the write-up's fix", False)])
+
+
+def your_logs_inputs() -> dict[str, Any]:
+    recorded = pd.DataFrame({"holds": [True, True, True]}, index=["before.log", "writeup-fix.log", "guard.log"])
+    # three requests: a direct WebSocket's 500 (row 0), a page (1), another direct 500 (2); two tracebacks
+    before = type("Parsed", (), {})()
+    before.requests = pd.DataFrame({"server_error": [True, False, True]})
+    before.errors = pd.DataFrame({"request": [0.0, 2.0]})
+    return {
+        "recorded": recorded, "before": before, "before_log": "data/logs/before.log",
+        "by_kind": kind_table({"direct websocket": (2, 2), "page": (1, 0)}),
+        "deploys": overview("data/logs/deploys/hot-apply.log", {"direct websocket": (4, 3)}, 3,
+                            {"before writeup-fix": (10, 2), "after writeup-fix": (10, 1), "after guard": (10, 0)}),
+        "yours": overview("prod.log", {"direct websocket": (5, 5), "page": (50, 0)}, 5),
+        "diagnosis": Diagnosis(server="werkzeug", source="from requirements.txt", packages=[],
+                               findings=[finding("500")]),
+    }
+
+
+RECORDED, ONLY_DIRECT, MATCHED, FIX_KEEPS, GUARD_CLEAN, YOUR_LOG, YOUR_PINS, A_CHANGE = range(8)
+
+
+def test_your_logs_claims_hold_on_an_affected_deployment() -> None:
+    claims = your_logs_claims(**your_logs_inputs())
+    assert holds(claims) == [True] * 8
+    assert claims[ONLY_DIRECT].measured == "direct 2/2; other requests 0 of 1"
+    assert claims[MATCHED].measured == "2/2"
+    assert claims[FIX_KEEPS].measured == "before: 2 of 10; after writeup-fix: 1 of 10"
+    assert claims[YOUR_LOG].measured == "direct WebSockets with a 5xx 5/5; tracebacks 5"
+    assert claims[A_CHANGE].measured == "add the guard"
+
+
+def _page_error(inputs: dict[str, Any]) -> None:
+    inputs["by_kind"] = kind_table({"direct websocket": (2, 2), "page": (1, 1)})
+
+
+def _unmatched_traceback(inputs: dict[str, Any]) -> None:
+    inputs["before"].errors = pd.DataFrame({"request": [0.0, 1.0]})
+
+
+@pytest.mark.parametrize(("change", "index"), [
+    (lambda i: i["recorded"].__setitem__("holds", [True, False, True]), RECORDED),
+    (_page_error, ONLY_DIRECT),
+    (lambda i: i.update(by_kind=kind_table({"direct websocket": (2, 1), "page": (1, 0)})), ONLY_DIRECT),
+    (_unmatched_traceback, MATCHED),
+    (lambda i: i["deploys"].before_after.__setitem__("server_errors", [2, 0, 0]), FIX_KEEPS),
+    (lambda i: i["deploys"].before_after.__setitem__("server_errors", [2, 1, 1]), GUARD_CLEAN),
+    (lambda i: i["deploys"].before_after.__setitem__("phase", ["before fix", "after fix", "after guard"]),
+     FIX_KEEPS),
+    (lambda i: i.update(yours=overview("prod.log", {"direct websocket": (5, 0), "page": (50, 0)}, 0)), YOUR_LOG),
+    (lambda i: i["diagnosis"].findings[0].changes.__setitem__(0, Change("add the guard", None)), A_CHANGE),
+], ids=["recording-off", "page-5xx", "direct-partial", "unmatched-traceback", "fix-removes", "guard-5xx",
+        "no-fix-phase", "your-log-clean", "no-change-removes"])
+def test_each_your_logs_claim_fails_when_contradicted(change: Callable, index: int) -> None:
+    inputs = your_logs_inputs()
+    change(inputs)
+    only_false(your_logs_claims(**inputs), index)
+
+
+def test_unaffected_pins_say_so_and_list_no_change() -> None:
+    inputs = your_logs_inputs()
+    inputs["diagnosis"] = Diagnosis(server="gunicorn-gthread", source="from requirements.txt", packages=[],
+                                    findings=[finding("nothing", removes=())])
+    claims = your_logs_claims(**inputs)
+    assert len(claims) == 7 and not claims[YOUR_PINS].holds
+    assert claims[YOUR_PINS].measured.startswith("not affected: werkzeug 2.3.8, python-engineio 4.12.2")

@@ -69,3 +69,21 @@ def test_direct_websocket_requests_by_an_independent_regex() -> None:
     row = analyze_log(LOG).by_kind.set_index("kind").loc["direct websocket"]
     assert int(row["requests"]) == len(direct)
     assert int(row["server_errors"]) == sum(int(m["status"]) >= 500 for m in direct)
+
+
+def test_named_deploys_from_the_markers_label_the_phases_and_the_chart() -> None:
+    from wslab.logs import marker_deploys, parse_log
+
+    phases = _phases()
+    deploys = marker_deploys(parse_log(LOG).markers)
+    # the markers after the first, by this test's own regex: names and times
+    assert list(deploys) == [name for _, name, _ in phases[1:]]
+    assert [t.isoformat() for t in deploys.values()] == [ts for ts, _, _ in phases[1:]]
+    overview = analyze_log(LOG, deploy_at=deploys)
+    first, second = phases[1][1], phases[2][1]
+    assert overview.before_after["phase"].tolist() == [f"before {first}", f"after {first}", f"after {second}"]
+    assert overview.before_after["requests"].tolist()[1:] == [len(phases[1][2]), len(phases[2][2])]
+    fig = overview.chart()
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert [label.split(":")[0].strip() for label in labels] == [first, second]
+    assert fig._suptitle.get_text() == f"Did the 5xx error rate change after {first} and {second}?"

@@ -228,3 +228,25 @@ def test_headline_answers_the_questions() -> None:
     assert "Affected: 20 of 20 direct WebSocket requests ended in a 5xx line" in text
     assert "5xx lines from 2026-11-25 19:09:01" in text and "phase 0:" in text
     assert analyze_log(LOGS / "guard.log").headline().count("Not affected") == 1
+
+
+def test_named_deploys_on_the_command_line(capsys) -> None:
+    path = LOGS / "before.log"
+    times = _request_times(path)
+    deploy = "2026-11-25T19:09:01"
+    before = sum(t < pd.Timestamp(deploy) for t in times)
+    main(["analyze", str(path), "--deploy-at", f"guard={deploy}", "--json"])
+    rows = json.loads(capsys.readouterr().out)["table"]
+    assert [(r["phase"], r["requests"]) for r in rows] == [("before guard", before),
+                                                           ("after guard", len(times) - before)]
+
+
+def test_unnamed_deploys_among_named_ones_are_numbered_in_time_order() -> None:
+    from wslab.logs import parse_deploys
+
+    instants, names = parse_deploys(["2025-09-01T13:00:00", "fix=2025-09-01T12:00:00"])
+    assert instants == [pd.Timestamp("2025-09-01T12:00:00"), pd.Timestamp("2025-09-01T13:00:00")]
+    assert names == ["fix", "deploy 2"]
+    assert parse_deploys(["2025-09-01T13:00:00"]) == ([pd.Timestamp("2025-09-01T13:00:00")], None)
+    with pytest.raises(WslabError, match="not a timestamp"):
+        parse_deploys({"fix": "after lunch"})

@@ -40,7 +40,8 @@ Groups (--by): phase; minute (1-minute buckets); time (buckets of --bucket); tra
 kind: {', '.join(KINDS)}. A direct WebSocket is an Engine.IO
 request with transport=websocket and no sid; an upgraded one carries its sid.
 Phases: --phase-at T1 T2 (or --deploy-at) splits at those instants into 'phase 0',
-'phase 1', ...; without it, records 'phase: <name>' of logger 'wslab' in the log start a phase.
+'phase 1', ...; named, --deploy-at fix=T1 guard=T2 gives 'before fix', 'after fix', 'after guard'.
+Without it, records 'phase: <name>' of logger 'wslab' in the log start a phase.
 Buckets: --bucket SECONDS, or 'auto' (the default): the width, of
 {', '.join(map(bucket_label, WIDTHS))},
 that gives about 60-120 buckets over the log's span (1 s for a short lab run).
@@ -66,7 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         default=[],
         metavar="TIMESTAMP",
-        help="split into phases at these instants (deploys), e.g. 2025-09-01T13:05:00",
+        help="split into phases at these instants (deploys), e.g. 2025-09-01T13:05:00 or, named, "
+        "guard=2025-09-01T13:05:00",
     )
     parser.add_argument(
         "--bucket",
@@ -144,12 +146,12 @@ def _detailed(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], Any]
     from wslab.logs.parser import parse_logs
     from wslab.logs.summary import summarize
 
-    instants = metrics.parse_instants(args.phase_at, what="--phase-at")
+    instants, names = metrics.parse_deploys(args.phase_at, what="--phase-at")
     parsed = parse_logs(args.logs, format=args.format)
     summary = summarize(parsed)
     require_requests(summary, parsed.formats, parsed.binary, args.format)
     requests = parsed.requests
-    phases = metrics.assign_phases(requests, phase_at=instants, markers=parsed.markers)
+    phases = metrics.assign_phases(requests, phase_at=instants, markers=parsed.markers, names=names)
     by = args.by or ("phase" if instants or not parsed.markers.empty else None)
     width = bucket_for(requests["ts"], args.bucket)
     if by == "time" or args.plot:
@@ -160,7 +162,7 @@ def _detailed(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], Any]
     table = metrics.error_rate_table(requests, by=by, phases=phases, freq=freq) if by else None
     if args.plot:
         if args.by in TIME_CHARTS:
-            fig = charts.plot_log_over_time(requests, bucket=width, deploy_at=instants)
+            fig = charts.plot_log_over_time(requests, bucket=width, deploy_at=instants, deploy_names=names)
         else:
             fig = charts.plot_rate_by_group(table, by=by)
         fig.savefig(args.plot, dpi=150)

@@ -42,6 +42,8 @@ _EXPORTS = {
     "LogOverview": "wslab.logs.overview",
     "choose_bucket": "wslab.logs.buckets",
     "parse_instants": "wslab.logs.metrics",
+    "parse_deploys": "wslab.logs.metrics",
+    "marker_deploys": "wslab.logs.metrics",
     "locate_log": "wslab.logs.inputs",
     "KINDS": "wslab.logs.fields",
 }

@@ -23,7 +23,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from wslab.logs.buckets import AUTO, bucket_for, bucket_label
-from wslab.logs.metrics import error_rate_table, parse_instants
+from wslab.logs.metrics import assign_phases, error_rate_table, parse_deploys, phase_labels
 from wslab.logs.stats import ERROR_RATE_DEFINITION
 
 #: The colour of a server error or any other failure, in every chart of the kit.
@@ -102,22 +102,30 @@ def _instant_text(instant: pd.Timestamp) -> str:
     return instant.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def log_chart_title(deploys: Sequence[pd.Timestamp]) -> str:
-    """The question :func:`plot_log_over_time` answers, with the deploy instants it was given."""
+def log_chart_title(deploys: Sequence[pd.Timestamp], names: Sequence[str] | None = None) -> str:
+    """The question :func:`plot_log_over_time` answers, naming the deploys it was given
+    (by *names* when given, else by their instants)."""
     if not deploys:
         return "When did the server errors (5xx) happen?"
+    if names:
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return f"Did the 5xx error rate change after {listed}?"
     if len(deploys) == 1:
         return f"Did the 5xx error rate change after the deploy at {_instant_text(deploys[0])}?"
     return f"Did the 5xx error rate change after the deploys at {', '.join(map(_instant_text, deploys))}?"
 
 
-def _phase_summary(requests: pd.DataFrame, deploys: Sequence[pd.Timestamp]) -> str:
-    """``before: 4.00% (20/500) · after: 0.00% (0/300)`` for the requests around the deploys."""
-    table = error_rate_table(requests, by="phase", phases=deploys).set_index("phase")
-    names = ["before", "after"] if len(deploys) == 1 else [f"phase {i}" for i in range(len(deploys) + 1)]
+def _phase_summary(requests: pd.DataFrame, deploys: Sequence[pd.Timestamp],
+                   names: Sequence[str] | None = None) -> str:
+    """``before: 4.00% (20/500) · after: 0.00% (0/300)`` for the requests around the deploys
+    (``before guard: ... · after guard: ...`` for named ones)."""
+    labels = phase_labels(deploys, names or None)
+    table = error_rate_table(requests, by="phase", phases=assign_phases(requests, deploys, names=names or None))
+    table = table.set_index("phase")
+    shown = labels if names else (["before", "after"] if len(deploys) == 1 else labels)
     parts = []
-    for i, name in enumerate(names):
-        row = table.loc[f"phase {i}"] if f"phase {i}" in table.index else None
+    for label, name in zip(labels, shown):
+        row = table.loc[label] if label in table.index else None
         total = 0 if row is None else int(row["requests"])
         errors = 0 if row is None else int(row["server_errors"])
         parts.append(f"{name}: {_percent_text(errors, total)}")
@@ -192,15 +200,16 @@ def plot_log_over_time(
     (see :func:`wslab.logs.buckets.bucket_for`). Each bucket that holds request
     lines gets one bar centred on it (its Wilson 95 % interval as a thin line);
     a bucket with no request lines gets none, so a gap in the log is a gap in
-    the chart. *deploy_at* (one instant or several, see
-    :func:`wslab.logs.metrics.parse_instants`) draws one labelled dashed line per
+    the chart. *deploy_at* (one instant or several, or named deploys, see
+    :func:`wslab.logs.metrics.parse_deploys`) draws one labelled dashed line per
     deploy on both panels (labelled with *deploy_names*, in time order, when given),
     and the subtitle gives the error rate before and after.
     The title asks the question the chart answers (:func:`log_chart_title`).
     """
     timed = requests.dropna(subset=["ts"])
     width = bucket_for(timed["ts"], bucket)
-    deploys = parse_instants(deploy_at)
+    deploys, named = parse_deploys(deploy_at)
+    deploy_names = named if deploy_names is None else deploy_names
     table = error_rate_table(timed, by="time", freq=width)
     fig = Figure(figsize=(11, 6.6), layout="constrained")
     fig.get_layout_engine().set(rect=(0, 0, 1, 0.89))
@@ -238,9 +247,9 @@ def plot_log_over_time(
     count_ax.set_xlabel(f"time (buckets of {bucket_label(width)}; a gap: no request lines logged)")
     for ax in (rate_ax, count_ax):
         ax.grid(axis="y", alpha=0.3)
-    fig.suptitle(title or log_chart_title(deploys), fontsize=13, fontweight="bold", x=0.01, ha="left")
+    fig.suptitle(title or log_chart_title(deploys, deploy_names), fontsize=13, fontweight="bold", x=0.01, ha="left")
     subtitle = ERROR_RATE_DEFINITION
     if deploys:
-        subtitle += "; " + _phase_summary(timed, deploys)
+        subtitle += "; " + _phase_summary(timed, deploys, deploy_names)
     fig.text(0.01, 0.915, subtitle, fontsize=9, color="#555555", ha="left")
     return fig

@@ -4,7 +4,8 @@ Error rate = 5xx request lines / all request lines; every table carries that
 definition in ``table.attrs["definition"]``.
 
 Phases split a run in time. They come from explicit instants (``--phase-at``:
-requests before the first instant are ``phase 0``, then ``phase 1``...) or from
+requests before the first instant are ``phase 0``, then ``phase 1``...; named
+deploys give ``before <first>``, ``after <first>``, ``after <second>``...) or from
 marker records in the log: a record of logger ``wslab`` whose message is
 ``phase: <name>`` starts phase ``<name>`` for the lines after it in that file
 (lines before the first marker are phase ``start``).
@@ -12,7 +13,7 @@ marker records in the log: a record of logger ``wslab`` whose message is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,14 +55,60 @@ def parse_instants(values: Any, what: str = "deploy_at") -> list[pd.Timestamp]:
     return sorted(instants)
 
 
-def phase_labels(phase_at: Sequence[Any]) -> list[str]:
-    """Labels of the phases that *phase_at* instants create: ``phase 0`` ... ``phase N``."""
+def parse_deploys(values: Any, what: str = "deploy_at") -> tuple[list[pd.Timestamp], list[str] | None]:
+    """Deploy instants in time order, and their names when any was given (else ``None``).
+
+    *values* is what :func:`parse_instants` takes, or a mapping ``{name: instant}``,
+    or text ``NAME=INSTANT`` (``guard=2025-09-01T13:05:00``) among the instants.
+    Unnamed deploys among named ones are called ``deploy 1``, ``deploy 2``... by
+    their place in time.
+    """
+    if values is None:
+        return [], None
+    if isinstance(values, Mapping):
+        pairs = [(str(name), value) for name, value in values.items()]
+    else:
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+            values = [values]
+        pairs = [_named(value) for value in values]
+    instants = [parse_instants(value, what)[0] for _, value in pairs]
+    order = sorted(range(len(pairs)), key=lambda i: instants[i])
+    if all(pairs[i][0] is None for i in order):
+        return [instants[i] for i in order], None
+    names = [pairs[i][0] or f"deploy {place + 1}" for place, i in enumerate(order)]
+    return [instants[i] for i in order], names
+
+
+def _named(value: Any) -> tuple[str | None, Any]:
+    """``("guard", "2025-...")`` for text ``guard=2025-...``; ``(None, value)`` otherwise."""
+    if isinstance(value, str) and "=" in value:
+        name, _, instant = value.partition("=")
+        if name.strip():
+            return name.strip(), instant.strip()
+    return None, value
+
+
+def marker_deploys(markers: pd.DataFrame) -> dict[str, pd.Timestamp]:
+    """The phase markers of a log (``ParsedLog.markers``) after its first, as ``{phase name: time}``:
+    the instants at which the recorded run changed something, named by what it changed to."""
+    later = markers.dropna(subset=["ts"]).iloc[1:]
+    return dict(zip(later["phase"], later["ts"]))
+
+
+def phase_labels(phase_at: Sequence[Any], names: Sequence[str] | None = None) -> list[str]:
+    """Labels of the phases that *phase_at* instants create: ``phase 0`` ... ``phase N``, or, with
+    deploy *names*, ``before <first name>``, ``after <first name>`` ... ``after <last name>``."""
+    if names:
+        if len(names) != len(phase_at):
+            raise ValueError(f"{len(names)} deploy names for {len(phase_at)} deploys")
+        return [f"before {names[0]}", *(f"after {name}" for name in names)]
     return [f"phase {i}" for i in range(len(phase_at) + 1)]
 
 
-def _phases_from_instants(requests: pd.DataFrame, phase_at: Sequence[Any]) -> pd.Series:
+def _phases_from_instants(requests: pd.DataFrame, phase_at: Sequence[Any],
+                          names: Sequence[str] | None = None) -> pd.Series:
     instants = np.sort(pd.to_datetime(pd.Series(list(phase_at))).to_numpy())
-    labels = np.array(phase_labels(phase_at), dtype=object)
+    labels = np.array(phase_labels(phase_at, names), dtype=object)
     positions = np.searchsorted(instants, requests["ts"].to_numpy(), side="right")
     phases = pd.Series(labels[positions], index=requests.index, dtype=object)
     return phases.where(requests["ts"].notna(), "unknown time")
@@ -77,11 +124,15 @@ def _phases_from_markers(requests: pd.DataFrame, markers: pd.DataFrame) -> pd.Se
 
 
 def assign_phases(
-    requests: pd.DataFrame, phase_at: Sequence[Any] | None = None, markers: pd.DataFrame | None = None
+    requests: pd.DataFrame,
+    phase_at: Sequence[Any] | None = None,
+    markers: pd.DataFrame | None = None,
+    names: Sequence[str] | None = None,
 ) -> pd.Series:
-    """The phase of every request: from *phase_at* instants if given, else from *markers*."""
+    """The phase of every request: from *phase_at* instants if given (labelled with the
+    deploys' *names* when given, see :func:`phase_labels`), else from *markers*."""
     if phase_at:
-        return _phases_from_instants(requests, phase_at)
+        return _phases_from_instants(requests, phase_at, names)
     if markers is not None:
         return _phases_from_markers(requests, markers)
     return pd.Series(START_PHASE, index=requests.index, dtype=object)
@@ -142,6 +193,9 @@ def error_rate_table(
     table["error_rate"] = table["server_errors"] / table["requests"]
     low, high = wilson_interval(table["server_errors"], table["requests"])
     table["ci_low"], table["ci_high"] = low.clip(0, 1), high.clip(0, 1)
+    # The bounds are exact at the ends (0 for 0/n, 1 for n/n); floating point leaves ~1e-17.
+    table.loc[table["server_errors"] == 0, "ci_low"] = 0.0
+    table.loc[table["server_errors"] == table["requests"], "ci_high"] = 1.0
     table = table.reset_index()
     if by == "kind":
         table = _in_kind_order(table)

@@ -21,7 +21,7 @@ from wslab.logs.buckets import AUTO, bucket_for, bucket_label
 from wslab.logs.fields import DIRECT_WEBSOCKET
 from wslab.logs.formats import AUTO as AUTO_FORMAT
 from wslab.logs.inputs import check_log_file, require_requests, shown_path
-from wslab.logs.metrics import assign_phases, error_rate_table, parse_instants
+from wslab.logs.metrics import assign_phases, error_rate_table, parse_deploys
 from wslab.logs.parser import ParsedLog, parse_log
 from wslab.logs.summary import WRITE_BEFORE_START_RESPONSE, summarize
 
@@ -43,7 +43,10 @@ class LogOverview:
     over_time: pd.DataFrame
     #: The deploy instants, in time order.
     deploy_at: list[pd.Timestamp] = field(default_factory=list)
-    #: The same per phase around the deploys (``phase 0`` before the first...), else ``None``.
+    #: The deploys' names, in the same order, when they were given names; else ``None``.
+    deploy_names: list[str] | None = None
+    #: The same per phase around the deploys (``phase 0`` before the first..., or
+    #: ``before <name>``, ``after <name>`` for named deploys), else ``None``.
     before_after: pd.DataFrame | None = None
 
     @property
@@ -96,7 +99,8 @@ class LogOverview:
         from wslab.logs.charts import plot_log_over_time
 
         requests = self.parsed.requests
-        return plot_log_over_time(requests, bucket=self.bucket, deploy_at=self.deploy_at, title=title)
+        return plot_log_over_time(requests, bucket=self.bucket, deploy_at=self.deploy_at, title=title,
+                                  deploy_names=self.deploy_names)
 
 
 def _direct_text(by_kind: pd.DataFrame) -> str:
@@ -118,8 +122,10 @@ def analyze_log(
     *your_log* is a path, absolute or relative to the current folder, else
     relative to the kit's folder (so ``data/logs/before.log`` works from
     ``notebooks/``). *deploy_at* is one instant or several (the CLI's
-    ``--phase-at``; text such as ``2025-09-01T13:05:00``): the before/after table
-    and the chart use them. *bucket* is the width of the time buckets (seconds,
+    ``--phase-at``; text such as ``2025-09-01T13:05:00``), or named deploys
+    (``{"guard": "2025-09-01T13:05:00"}`` or text ``guard=2025-...``, see
+    :func:`wslab.logs.metrics.parse_deploys`): the before/after table and the
+    chart use them, each deploy under its name. *bucket* is the width of the time buckets (seconds,
     ``"5min"``, or ``"auto"``: chosen from the log's span, see
     :func:`wslab.logs.buckets.choose_bucket`); *format* is ``"auto"`` or a format
     name. A missing file, a directory, an empty or binary file, or a log without
@@ -127,7 +133,7 @@ def analyze_log(
     ``wslab analyze`` prints (see :mod:`wslab.logs.inputs`).
     """
     path = check_log_file(your_log)
-    instants = parse_instants(deploy_at)
+    instants, names = parse_deploys(deploy_at)
     parsed = parse_log(path, format=format)
     summary = summarize(parsed)
     require_requests(summary, parsed.formats, parsed.binary, format)
@@ -140,7 +146,7 @@ def analyze_log(
     over_time.attrs["bucket"] = bucket_label(width)
     before_after = None
     if instants:
-        phases = assign_phases(requests, phase_at=instants)
+        phases = assign_phases(requests, phase_at=instants, names=names)
         before_after = error_rate_table(requests, by="phase", phases=phases)
     return LogOverview(
         path=path,
@@ -150,5 +156,6 @@ def analyze_log(
         by_kind=error_rate_table(requests, by="kind"),
         over_time=over_time,
         deploy_at=instants,
+        deploy_names=names,
         before_after=before_after,
     )
