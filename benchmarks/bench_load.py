@@ -3,7 +3,7 @@
 For each variant (``before``: legacy interface, ``writeup-fix``: fixed
 interface) starts the lab stack and runs N concurrent users for T seconds of
 page traffic, then T seconds each of direct-WebSocket and long-polling
-Socket.IO traffic (see :mod:`wslab.study.load`).  Redis is ``REDIS_URL`` if set,
+Socket.IO traffic (see :mod:`wslab.study.runs.load`).  Redis is ``REDIS_URL`` if set,
 else a ``redis-server`` child process, else fakeredis; the script says which.
 Prints the figures; asserts nothing.
 
@@ -16,7 +16,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from wslab.study.load import PHASES, LoadResult, run_load
+from wslab.study.runs.load import PHASES, LoadResult, run_load
 from wslab.lab.stack import LabStack
 
 INTERFACES = {"before": "legacy", "writeup-fix": "fixed"}

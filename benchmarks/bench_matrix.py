@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from wslab.lab import envs
-from wslab.study import matrix
+from wslab.study.versions import matrix
 
 TARGET_SECONDS = 90.0
 

@@ -2,7 +2,7 @@
 
 Every client talks to a real Werkzeug threaded server on 127.0.0.1 that wraps a
 Flask + Flask-SocketIO app; the server records each request head and labels it
-by what it did with the request (see :mod:`wslab.study.corpus`).  Clients:
+by what it did with the request (see :mod:`wslab.study.detection.corpus`).  Clients:
 python-socketio (websocket-only, polling then upgrade, polling-only),
 websocket-client (default and Firefox-style ``Connection`` header), requests
 (pages, and requests near the Socket.IO path that are not Engine.IO's), curl
@@ -30,7 +30,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from wslab.study.corpus import (CUSTOM_SOCKETIO_PATH, SOCKETIO_PATH, CaptureServer, package_version,
+from wslab.study.detection.corpus import (CUSTOM_SOCKETIO_PATH, SOCKETIO_PATH, CaptureServer, package_version,
                                 run_http_requests, run_socketio_client, run_socketio_path_requests,
                                 run_websocket_client, save_corpus)
 

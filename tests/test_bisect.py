@@ -1,4 +1,4 @@
-"""A package's releases one by one (``wslab.study.bisect``, ``wslab bisect``).
+"""A package's releases one by one (``wslab.study.versions.bisect``, ``wslab bisect``).
 
 Everything runs for real: the releases come from the package index through
 pip, each release's environment is built with uv under a temporary root and
@@ -138,7 +138,7 @@ def first_run(roots: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) 
 
 
 def test_the_release_listing_is_what_pip_index_versions_prints() -> None:
-    from wslab.study import bisect
+    from wslab.study.versions import bisect
 
     low, high = "4.12.2", "4.13.5"
     listed = _pip_listing(PACKAGE)

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from wslab.logs.overview import LogOverview
-from wslab.study.doctor import Change, Diagnosis, Finding
+from wslab.diagnose.doctor import Change, Diagnosis, Finding
 from wslab.teach.claims import (COLUMNS, Claim, conclusions, fixes_compared_claims, reproduce_claims,
                                 root_cause_claims, writeup_fix_claims, your_logs_claims)
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from wslab.study.corpus import (CUSTOM_SOCKETIO_PATH, FIELDS, HTTP_VISITS, LABELS, NEGATIVE_LABELS,
+from wslab.study.detection.corpus import (CUSTOM_SOCKETIO_PATH, FIELDS, HTTP_VISITS, LABELS, NEGATIVE_LABELS,
                                 SOCKETIO_PATH, CaptureServer, load_corpus, run_http_requests,
                                 run_socketio_client, run_socketio_path_requests, run_websocket_client,
                                 save_corpus, socketio_path_visits)

@@ -13,7 +13,7 @@ import pytest
 from wslab.cli import main
 from wslab.app.detection import Decision
 from wslab.errors import WslabError
-from wslab.study.detect_eval import (POSITIVE_LABELS, confusion_frame, default_detectors, evaluate,
+from wslab.study.detection.detect_eval import (POSITIVE_LABELS, confusion_frame, default_detectors, evaluate,
                                      evaluate_detector, evaluate_file, is_positive, label_frame,
                                      misclassified_frame, summary_frame)
 

@@ -2,7 +2,7 @@
 
 Every expected verdict, version and count comes from ``data/matrix/matrix.json``,
 ``data/bisect/python-engineio/bisect.json`` and the requirement files, read by
-this module's own helpers (never through :mod:`wslab.study.doctor`), or from
+this module's own helpers (never through :mod:`wslab.diagnose.doctor`), or from
 ``importlib.metadata`` in this process, or is pinned by hand for the unit tests.
 """
 
@@ -22,7 +22,7 @@ from wslab.cli import main
 from wslab.paths import DATA_DIR
 from wslab.errors import WslabError
 from wslab.lab.stack import LabStack
-from wslab.study import doctor
+from wslab.diagnose import doctor
 from wslab.versions import Wanted, required_versions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -361,7 +361,7 @@ def test_a_damaged_record_is_one_error(tmp_path: Path) -> None:
 
 def test_diagnose_requirements_finds_the_file_under_the_kit_from_any_folder(tmp_path, monkeypatch) -> None:
     """The notebooks' call: a path relative to the repository works from another folder."""
-    from wslab.study.doctor import diagnose_requirements
+    from wslab.diagnose.doctor import diagnose_requirements
 
     monkeypatch.chdir(tmp_path)
     incident = diagnose_requirements()

@@ -17,10 +17,10 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from werkzeug_server import threaded_server, werkzeug_messages
-from wslab.study import envrun
+from wslab.study.runs import envrun
 from wslab.errors import WslabError
-from wslab.study.cells import TRANSPORTS, run_cell
-from wslab.study.experiment import ROW_FIELDS, Plan, json_rows, run_experiment, write_outputs
+from wslab.study.runs.cells import TRANSPORTS, run_cell
+from wslab.study.runs.experiment import ROW_FIELDS, Plan, json_rows, run_experiment, write_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
 FIVE_XX = re.compile(r'" 5\d\d ')
@@ -157,7 +157,7 @@ def test_a_variant_runs_in_a_subprocess_and_its_rows_come_back(tmp_path):
 
 
 def test_a_failing_subprocess_is_one_error_naming_it(tmp_path):
-    job = envrun.launch(sys.executable, "wslab.study.envrun", ["--log-dir", str(tmp_path), "--variant", "nope"],
+    job = envrun.launch(sys.executable, "wslab.study.runs.envrun", ["--log-dir", str(tmp_path), "--variant", "nope"],
                         "nope")
     with pytest.raises(WslabError, match=r"the nope run failed \(exit 2\): .*unknown variant 'nope'"):
         envrun.collect(job)

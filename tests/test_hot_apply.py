@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 
 import logcheck
-from wslab.study.hot_apply import PHASES, guard_check, open_across, run_hot_apply
+from wslab.study.runs.hot_apply import PHASES, guard_check, open_across, run_hot_apply
 
 #: Long enough for a direct WebSocket user (about 3.5 s from sign-in to the last
 #: request) to start and finish inside one phase; three phases stay under 25 s.

@@ -2,7 +2,7 @@
 
 Four users for two seconds per phase (pages, then direct-WebSocket and
 long-polling Socket.IO).  Half the page users sign in and keep using their
-session, half are anonymous visitors (see :mod:`wslab.study.load`).  The Redis
+session, half are anonymous visitors (see :mod:`wslab.study.runs.load`).  The Redis
 counts are exact because every user's sequence is fixed.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from wslab.errors import WslabError
-from wslab.study.load import PHASES, LoadResult, PhaseResult, run_load
+from wslab.study.runs.load import PHASES, LoadResult, PhaseResult, run_load
 from wslab.lab.stack import LabStack
 
 pytestmark = pytest.mark.realredis

@@ -1,7 +1,7 @@
 """Your own log: ``analyze_log`` and ``wslab analyze`` on a path, kinds of request, deploys, buckets.
 
 Expected values come from outside the code under test: the users each committed
-recording sent (``data/logs/manifest.json``, read with :mod:`wslab.study.recorded`),
+recording sent (``data/logs/manifest.json``, read with :mod:`wslab.study.incident.recorded`),
 a kind-of-request regex of these tests' own over the raw lines, and times read
 off the raw lines.
 """
@@ -19,7 +19,7 @@ from wslab.cli import main
 from wslab.errors import WslabError
 from wslab.logs import analyze_log, locate_log
 from wslab.paths import DATA_DIR, KIT_ROOT
-from wslab.study.recorded import load_manifest, users_sent
+from wslab.study.incident.recorded import load_manifest, users_sent
 
 pytestmark = pytest.mark.pins_independent
 

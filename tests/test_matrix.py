@@ -1,4 +1,4 @@
-"""The factor matrix (``wslab.study.matrix``, ``wslab matrix``).
+"""The factor matrix (``wslab.study.versions.matrix``, ``wslab matrix``).
 
 Its cells run for real: each in an environment built with uv under a
 temporary root, as a subprocess, against the real servers.  Expected values
@@ -19,7 +19,7 @@ import pytest
 from test_envs import pins_in
 from wslab import cli
 from wslab.errors import WslabError
-from wslab.study import matrix
+from wslab.study.versions import matrix
 
 pytestmark = pytest.mark.pins_independent
 

@@ -17,7 +17,7 @@ from logcheck import read, tracebacks
 from wslab.lab.stack import LabStack
 from wslab.lab.traffic import TrafficReport, UserResult, Workload, run_workload
 from wslab.logs import parse_log
-from wslab.study.outcomes import connection_outcomes, outcome_counts
+from wslab.study.runs.outcomes import connection_outcomes, outcome_counts
 
 OWN_LINE = re.compile(rb'"(?:\x1b\[[0-9;]*m)*GET /socket\.io/\?(?P<query>\S*transport=websocket\S*) HTTP/1\.1'
                       rb'(?:\x1b\[[0-9;]*m)*" (?P<status>\d{3}) ')

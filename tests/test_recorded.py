@@ -6,7 +6,7 @@ import pytest
 
 from wslab.errors import WslabError
 from wslab.logs import parse_log, summarize
-from wslab.study.recorded import MANIFEST, against_what_was_sent, load_manifest, users_sent, variant_of
+from wslab.study.incident.recorded import MANIFEST, against_what_was_sent, load_manifest, users_sent, variant_of
 
 pytestmark = pytest.mark.pins_independent
 

@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 from packaging.version import Version
 
-from wslab.study import rootcause
-from wslab.study.rootcause import DIRECT, UPGRADE
+from wslab.study.incident import rootcause
+from wslab.study.incident.rootcause import DIRECT, UPGRADE
 from wslab.lab.stack import LabStack
 from wslab.lab.traffic import Workload, run_workload
-from wslab.study.writeup import compare_blocks, first_error_block
+from wslab.study.incident.writeup import compare_blocks, first_error_block
 
 #: python-engineio from 4.13.4 on raises ConnectionError under Werkzeug instead of returning [].
 ENGINEIO_RAISES = Version(version("python-engineio")) >= Version("4.13.4")

@@ -2,7 +2,7 @@
 
 Fault tests: the lab stack talks to a private ``redis-server`` with an fsynced
 append-only file (``--appendonly yes --appendfsync always``) in a temporary
-directory.  While simulated page users run (:func:`wslab.study.load.run_load`,
+directory.  While simulated page users run (:func:`wslab.study.runs.load.run_load`,
 repeated on a worker thread), Redis is stopped twice, once with SIGTERM and once
 with SIGKILL, and restarted on the same port each time; a signed-in visitor,
 Alice, keeps browsing through both outages.  Because every acknowledged write is
@@ -37,7 +37,7 @@ import pytest
 import requests
 
 import logcheck
-from wslab.study.load import LoadResult, run_load
+from wslab.study.runs.load import LoadResult, run_load
 from restartable_redis import RestartableRedis
 from wslab.lab.stack import LabStack
 from wslab.lab.traffic import Workload, run_workload

@@ -32,7 +32,7 @@ import logcheck
 from verify_apps import CUSTOM_PATH
 from wslab.cli import main
 from wslab.lab.redis_backend import free_port
-from wslab.study.verify import run_verify
+from wslab.diagnose.verify import run_verify
 
 APPS = Path(__file__).resolve().parent / "verify_apps.py"
 DEADLINE = 30.0
@@ -347,7 +347,7 @@ def _error_record(target: str) -> bytes:
 ])
 def test_gunicorn_error_log_fails_only_on_a_record_for_the_checks_request(tmp_path: Path, target: str,
                                                                           fails: bool) -> None:
-    from wslab.study.verify_log import LogWatch, Sent
+    from wslab.diagnose.verify_log import LogWatch, Sent
 
     log = tmp_path / "error.log"
     log.write_bytes(GUNICORN_BOOT + _error_record("/socket.io/?wslab-verify=abc123&EIO=4&transport=polling"))

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from wslab.study.writeup_fix import (SKIPPING_SESSION, config_effect, detection_by_label, detection_examples,
+from wslab.study.incident.writeup_fix import (SKIPPING_SESSION, config_effect, detection_by_label, detection_examples,
                                      handler_sessions, log_counts_by_kind, skipped_lines)
 
 WS_HEADERS = {"Upgrade": "websocket", "Connection": "Upgrade"}

@@ -11,7 +11,7 @@ guard          legacy Redis         pre-fix               yes
 
 ``guard`` is ``before`` plus the WSGI guard, so the guard's effect is isolated.
 A variant runs on whatever versions the interpreter has; the factor matrix
-(:mod:`wslab.study.matrix`) runs them on other versions and servers, one change
+(:mod:`wslab.study.versions.matrix`) runs them on other versions and servers, one change
 at a time.
 """
 

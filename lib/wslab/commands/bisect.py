@@ -8,7 +8,7 @@ from pathlib import Path
 
 from wslab.commands.options import whole_number
 from wslab.errors import WslabError
-from wslab.study.bisect import RESULT_FILE, BisectResult, run_bisect
+from wslab.study.versions.bisect import RESULT_FILE, BisectResult, run_bisect
 
 NAME = "bisect"
 HELP = ("Run every release of PACKAGE from --from to --to (default: its incident and current pins), "

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from wslab.app.detection import DEFAULT_SOCKETIO_PATH
-from wslab.study.detect_eval import POSITIVE_LABELS, evaluate_file
+from wslab.study.detection.detect_eval import POSITIVE_LABELS, evaluate_file
 
 NAME = "detect-eval"
 HELP = ("Score the write-up's WebSocket heuristic and the precise detector on a labelled "

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from wslab.errors import WslabError
-from wslab.study import doctor
+from wslab.diagnose import doctor
 from wslab.versions import installed_versions, required_versions
 
 NAME = "doctor"
@@ -71,7 +71,7 @@ def _check_options(args: argparse.Namespace) -> str:
 
 def _live(args: argparse.Namespace) -> doctor.Live:
     """Run wslab verify's checks; its errors (unreachable app, missing log) are bad input here (2)."""
-    from wslab.study.verify import DEFAULT_SOCKETIO_PATH, run_verify
+    from wslab.diagnose.verify import DEFAULT_SOCKETIO_PATH, run_verify
 
     try:
         report = run_verify(args.url, log=args.log, socketio_path=args.socketio_path or DEFAULT_SOCKETIO_PATH,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from wslab.commands.options import add_redis_url, whole_number
 from wslab.errors import WslabError
-from wslab.study.experiment import (
+from wslab.study.runs.experiment import (
     TRANSPORTS,
     VARIANT_ORDER,
     Plan,
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     table = run_experiment(plan, progress=progress, parallel=not args.sequential)
     paths = write_outputs(table, out)
     if args.hot_apply:
-        from wslab.study.hot_apply import run_hot_apply
+        from wslab.study.runs.hot_apply import run_hot_apply
 
         hot = run_hot_apply(out, phase_seconds=args.phase_seconds, redis_url=args.redis_url,
                             progress=progress)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from wslab.commands.options import whole_number
-from wslab.study.matrix import RESULT_FILE, conclusions, design, rows_of, run_matrix, select
+from wslab.study.versions.matrix import RESULT_FILE, conclusions, design, rows_of, run_matrix, select
 from wslab.teach.matrix_charts import plot_outcomes, plot_session_visibility
 
 #: The charts written next to the result, by file name.

@@ -11,7 +11,7 @@ from typing import Any
 from wslab.app.variants import VARIANTS
 from wslab.commands.options import add_redis_url, add_variant, port, whole_number
 from wslab.errors import WslabError
-from wslab.study.runs import run_variant
+from wslab.study.runs.variant_run import run_variant
 
 NAME = "reproduce"
 HELP = ("Start the in-process stack with one variant, drive simulated users over real "

@@ -6,8 +6,8 @@ import argparse
 import json
 
 from wslab.errors import WslabError
-from wslab.study.verify import DEFAULT_SOCKETIO_PATH, DEMO_CLIENT_CONFIG, parse_payload, run_verify
-from wslab.study.verify_log import TOKEN_PARAM
+from wslab.diagnose.verify import DEFAULT_SOCKETIO_PATH, DEMO_CLIENT_CONFIG, parse_payload, run_verify
+from wslab.diagnose.verify_log import TOKEN_PARAM
 
 NAME = "verify"
 HELP = ("Check a running Flask-SocketIO app: the Engine.IO polling handshake, a direct WebSocket and a "

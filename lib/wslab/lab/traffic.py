@@ -14,7 +14,7 @@ counts of what is sent are deterministic:
 Each Socket.IO client connects with its user name in the URL's query
 (``?wslab_conn=websocket-003``, see :data:`CONNECTION_PARAM`); the server's
 access lines repeat it, so each WebSocket line can be joined with the client
-that made it (:mod:`wslab.study.outcomes`).
+that made it (:mod:`wslab.study.runs.outcomes`).
 
 Transports: ``websocket`` (direct WebSocket, no ``sid`` in the URL, like the
 incident's browser client), ``upgrade`` (polling handshake, then upgrade to
@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 import requests
 import socketio
-from tqdm import tqdm
+from wslab.progress import Bar
 
 from wslab.errors import WslabError
 
@@ -212,7 +212,7 @@ def run_workload(target: Any, workload: Workload, progress: bool = False,
     plan = workload.users()
     results: list[UserResult] = []
     started = time.monotonic()
-    bar = tqdm(total=len(plan), desc="simulated users", unit="user", file=sys.stderr,
+    bar = Bar(total=len(plan), desc="simulated users", unit="user", file=sys.stderr,
                leave=False) if progress else None
     with ThreadPoolExecutor(max_workers=workload.concurrency, thread_name_prefix="wslab-user") as pool:
         futures = [pool.submit(run_user, base_url, name, kind, workload.timeout) for name, kind in plan]

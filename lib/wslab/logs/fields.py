@@ -7,20 +7,13 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from wslab.logs.formats import ANSI, LEVEL_WORD, MONTHS, REQUEST_TEXT, TIMESTAMP
+from wslab.model.kinds import RequestKind
 
 SOCKETIO_PATH = "/socket.io/"
 IPV6 = re.compile(r"\[?[0-9A-Fa-f:.]+\]?")
 
-#: An Engine.IO WebSocket opened directly: ``transport=websocket`` without a ``sid``.
-DIRECT_WEBSOCKET = "direct websocket"
-#: The WebSocket a polling connection upgrades to: ``transport=websocket`` with its ``sid``.
-UPGRADED_WEBSOCKET = "upgraded websocket"
-#: Engine.IO long-polling: ``transport=polling``, with or without a ``sid``.
-POLLING = "polling"
-#: Anything else: pages, assets, APIs, and request texts that are no HTTP request line.
-PAGE = "page"
-#: The kinds of request, in the order tables list them.
-KINDS = (DIRECT_WEBSOCKET, UPGRADED_WEBSOCKET, POLLING, PAGE)
+#: The kinds of request, in the order tables list them (labels of :class:`RequestKind`).
+KINDS: tuple[RequestKind, ...] = RequestKind.ordered()
 
 
 def in_utc(text: str, offset: bytes | None) -> str | None:
@@ -111,17 +104,17 @@ def split_request(text: str) -> dict[str, object]:
     }
 
 
-def request_kind(transport: object, sid: object) -> str:
+def request_kind(transport: object, sid: object) -> RequestKind:
     """The kind of a request (one of :data:`KINDS`) from its :func:`split_request` fields.
 
     ``transport`` is ``websocket`` or ``polling`` only for Engine.IO requests; a
     WebSocket request is *upgraded* when its query carries a non-empty ``sid``.
     """
     if transport == "websocket":
-        return UPGRADED_WEBSOCKET if isinstance(sid, str) and sid else DIRECT_WEBSOCKET
+        return RequestKind.UPGRADED_WEBSOCKET if isinstance(sid, str) and sid else RequestKind.DIRECT_WEBSOCKET
     if transport == "polling":
-        return POLLING
-    return PAGE
+        return RequestKind.POLLING
+    return RequestKind.PAGE
 
 
 def route_of(path: str | None) -> str:

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from wslab.errors import WslabError
 from wslab.logs.buckets import AUTO, bucket_for, bucket_label
-from wslab.logs.fields import DIRECT_WEBSOCKET
+from wslab.model.kinds import RequestKind
 from wslab.logs.formats import AUTO as AUTO_FORMAT
 from wslab.logs.inputs import check_log_file, require_requests, shown_path
 from wslab.logs.metrics import assign_phases, error_rate_table, parse_deploys
@@ -53,7 +53,7 @@ class LogOverview:
     def affected(self) -> bool:
         """Whether the log shows the incident: a ``write() before start_response`` traceback,
         or a 5xx line on a direct WebSocket request."""
-        direct = self.by_kind[self.by_kind["kind"] == DIRECT_WEBSOCKET]
+        direct = self.by_kind[self.by_kind["kind"] == RequestKind.DIRECT_WEBSOCKET]
         return bool(self.summary["write_before_start_response"]) or bool(direct["server_errors"].sum())
 
     @property
@@ -104,7 +104,7 @@ class LogOverview:
 
 
 def _direct_text(by_kind: pd.DataFrame) -> str:
-    direct = by_kind[by_kind["kind"] == DIRECT_WEBSOCKET]
+    direct = by_kind[by_kind["kind"] == RequestKind.DIRECT_WEBSOCKET]
     if direct.empty:
         return "no direct WebSocket requests in the log"
     errors, total = int(direct["server_errors"].iloc[0]), int(direct["requests"].iloc[0])

@@ -34,13 +34,13 @@ from typing import Any
 import pandas as pd
 from packaging.version import Version
 
-from wslab.logs.fields import DIRECT_WEBSOCKET
+from wslab.model.kinds import RequestKind
 from wslab.logs.inputs import shown_path
 from wslab.logs.overview import LogOverview
 from wslab.logs.parser import ParsedLog
 from wslab.paths import KIT_ROOT
-from wslab.study.doctor import SERVER_LABELS, Diagnosis
-from wslab.study.writeup import frame_key
+from wslab.diagnose.doctor import SERVER_LABELS, Diagnosis
+from wslab.study.incident.writeup import frame_key
 from wslab.versions import required_versions
 
 #: The columns of a conclusions table, in order.
@@ -114,9 +114,9 @@ def reproduce_claims(*, versions: Mapping[str, str], pins_file: str | Path, comp
     *versions* are the installed ones (:func:`wslab.versions.stack_versions`),
     checked against the pins of the requirements file *pins_file*
     (:func:`wslab.versions.required_versions`); *comparison* is this run's first
-    error block against the write-up's (:func:`wslab.study.writeup.compare_blocks`),
+    error block against the write-up's (:func:`wslab.study.incident.writeup.compare_blocks`),
     *sent* the clients' totals (``TrafficReport.totals()``), *counts* the counts
-    of this run's *log* (:func:`wslab.study.runs.count_log`) and *ws_users* how
+    of this run's *log* (:func:`wslab.study.runs.variant_run.count_log`) and *ws_users* how
     many direct WebSocket users the workload ran.
     """
     pins = required_versions(pins_file, [name for name in versions if name != "python"])
@@ -165,12 +165,12 @@ def writeup_fix_claims(*, detection: pd.DataFrame, corpus: str | Path, config: p
                        sessions: pd.DataFrame, ws_users: int) -> list[Claim]:
     """Notebook 02's conclusions.
 
-    *detection* is :func:`wslab.study.writeup_fix.detection_by_label` of the
-    corpus at *corpus*, *config* :func:`~wslab.study.writeup_fix.config_effect`,
+    *detection* is :func:`wslab.study.incident.writeup_fix.detection_by_label` of the
+    corpus at *corpus*, *config* :func:`~wslab.study.incident.writeup_fix.config_effect`,
     *results* the ``before`` and ``writeup-fix`` runs of
-    :func:`wslab.study.runs.run_variant`, *skipped* and *sessions*
-    :func:`~wslab.study.writeup_fix.skipped_lines` and
-    :func:`~wslab.study.writeup_fix.handler_sessions` of those runs, and
+    :func:`wslab.study.runs.variant_run.run_variant`, *skipped* and *sessions*
+    :func:`~wslab.study.incident.writeup_fix.skipped_lines` and
+    :func:`~wslab.study.incident.writeup_fix.handler_sessions` of those runs, and
     *ws_users* the direct WebSocket users each run had.
     """
     corpus = f"data/requests/{_name(corpus)}"
@@ -237,14 +237,14 @@ def root_cause_claims(*, demo: Mapping[str, Any], comparison: pd.DataFrame, fram
                       ws_users: int, upgrade_users: int) -> list[Claim]:
     """Notebook 03's conclusions.
 
-    *demo* is :func:`wslab.study.rootcause.minimal_app_demo`'s result and
+    *demo* is :func:`wslab.study.incident.rootcause.minimal_app_demo`'s result and
     *comparison* its error block against the write-up's; *frames* is
-    :func:`~wslab.study.rootcause.frames_shown`; *runs*
-    :func:`~wslab.study.rootcause.direct_vs_upgrade` with *ws_users* direct and
+    :func:`~wslab.study.incident.rootcause.frames_shown`; *runs*
+    :func:`~wslab.study.incident.rootcause.direct_vs_upgrade` with *ws_users* direct and
     *upgrade_users* upgrading users; *timing*
-    :func:`~wslab.study.rootcause.when_is_500_logged`; *visibility*
-    :func:`~wslab.study.rootcause.session_visibility`; *endings*
-    :func:`~wslab.study.rootcause.recorded_endings` of the recorded matrix, and
+    :func:`~wslab.study.incident.rootcause.when_is_500_logged`; *visibility*
+    :func:`~wslab.study.incident.rootcause.session_visibility`; *endings*
+    :func:`~wslab.study.incident.rootcause.recorded_endings` of the recorded matrix, and
     *first_release_without_500* the recorded bisect's.
     """
     matched, parts = _block_parts(comparison)
@@ -436,7 +436,7 @@ def bisect_claims(record: Mapping[str, Any], evidence: str) -> list[Claim]:
 
 
 def hot_apply_claims(guard: Mapping[str, int], evidence: str) -> list[Claim]:
-    """What :func:`wslab.study.hot_apply.guard_check` found: no WebSocket opened under the guard without a 101."""
+    """What :func:`wslab.study.runs.hot_apply.guard_check` found: no WebSocket opened under the guard without a 101."""
     opened, with_101 = guard["websockets_opened_after"], guard["of_them_with_101"]
     total, carried = guard["guard_phase_5xx"], guard["from_websockets_opened_before"]
     return [
@@ -454,7 +454,7 @@ def fixes_compared_claims(*, rows: Sequence[Mapping[str, Any]], recorded: Mappin
     *rows* are the small matrix this notebook ran, *recorded* the committed
     ``data/matrix/matrix.json``, *bisect* the committed
     ``data/bisect/python-engineio/bisect.json`` and *guard* the hot-apply run's
-    :func:`~wslab.study.hot_apply.guard_check`.
+    :func:`~wslab.study.runs.hot_apply.guard_check`.
     """
     return [*matrix_claims(rows, "this notebook's matrix run"),
             *matrix_claims(recorded["rows"], "data/matrix/matrix.json"),
@@ -474,13 +474,13 @@ def _phase(table: pd.DataFrame, label: str) -> tuple[int, int] | None:
 def recorded_logs_claims(*, recorded: pd.DataFrame, before: ParsedLog, by_kind: pd.DataFrame,
                          before_log: str | Path) -> list[Claim]:
     """What the committed recordings show: *recorded* is
-    :func:`wslab.study.recorded.against_what_was_sent`, *before* the parsed log
+    :func:`wslab.study.incident.recorded.against_what_was_sent`, *before* the parsed log
     at *before_log* and *by_kind* its error rate per kind of request."""
     before_name = _shown(before_log)
     holding = int(recorded["holds"].sum())
     kinds = by_kind.set_index("kind")
-    direct = kinds.loc[DIRECT_WEBSOCKET] if DIRECT_WEBSOCKET in kinds.index else None
-    others = kinds.drop(index=DIRECT_WEBSOCKET, errors="ignore")
+    direct = kinds.loc[RequestKind.DIRECT_WEBSOCKET] if RequestKind.DIRECT_WEBSOCKET in kinds.index else None
+    others = kinds.drop(index=RequestKind.DIRECT_WEBSOCKET, errors="ignore")
     other_errors, other_requests = int(others["server_errors"].sum()), int(others["requests"].sum())
     errors = before.errors
     rows = errors["request"].dropna().astype(int)
@@ -521,8 +521,8 @@ def your_deployment_claims(yours: LogOverview, diagnosis: Diagnosis) -> list[Cla
     """Whether the analysed log and requirements show the incident, and what the records say removes it."""
     log = shown_path(yours.path)
     kinds = yours.by_kind.set_index("kind")
-    if DIRECT_WEBSOCKET in kinds.index:
-        direct = f"direct WebSockets with a 5xx {k_of_n(kinds.loc[DIRECT_WEBSOCKET, 'server_errors'], kinds.loc[DIRECT_WEBSOCKET, 'requests'])}"
+    if RequestKind.DIRECT_WEBSOCKET in kinds.index:
+        direct = f"direct WebSockets with a 5xx {k_of_n(kinds.loc[RequestKind.DIRECT_WEBSOCKET, 'server_errors'], kinds.loc[RequestKind.DIRECT_WEBSOCKET, 'requests'])}"
     else:
         direct = "no direct WebSocket requests"
     claims = [

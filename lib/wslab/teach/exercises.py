@@ -41,7 +41,7 @@ import pandas as pd
 from wslab.app.detection import Decision, RequestHead, writeup_decision, writeup_signals
 from wslab.errors import WslabError
 from wslab.paths import KIT_ROOT
-from wslab.study.detect_eval import evaluate, is_positive
+from wslab.study.detection.detect_eval import evaluate, is_positive
 
 Status = Literal["correct", "incorrect", "not-yet"]
 
@@ -344,7 +344,7 @@ def naive_counts(text: str, requests: pd.DataFrame, errors: pd.DataFrame) -> dic
 def failing_truth(log_path: str | Path) -> FailingTruth:
     """Parse *log_path* with the kit's parser and describe its failing (5xx) requests."""
     from wslab.logs import parse_log
-    from wslab.study.runs import with_kinds
+    from wslab.study.runs.variant_run import with_kinds
 
     path = Path(log_path)
     if not path.is_file():
@@ -500,7 +500,7 @@ class FailingRequests(Hints):
 
     @staticmethod
     def _explain(truth: FailingTruth) -> list[str]:
-        from wslab.study.runs import KIND_ORDER
+        from wslab.study.runs.variant_run import KIND_ORDER
 
         requests = truth.requests
         lines = []
@@ -573,10 +573,10 @@ class PredictThenMeasure(Hints):
                 runner: Runner | None = None) -> pd.DataFrame:
         """Run each variant's stack with this workload and count what its log recorded.
 
-        *runner* defaults to :func:`wslab.study.runs.run_variant`; each run appends to
+        *runner* defaults to :func:`wslab.study.runs.variant_run.run_variant`; each run appends to
         ``logs/exercise_01_<variant>.log`` in the kit (or *log_dir*).
         """
-        from wslab.study.runs import run_variant
+        from wslab.study.runs.variant_run import run_variant
 
         runner = runner or run_variant
         folder = Path(log_dir) if log_dir else kit_file("logs")
@@ -591,7 +591,7 @@ class PredictThenMeasure(Hints):
         return self.table()
 
     def record(self, result: Mapping[str, Any], session_skipped: bool = False) -> Measurement:
-        """Keep one :func:`~wslab.study.runs.run_variant` result as a :class:`Measurement`."""
+        """Keep one :func:`~wslab.study.runs.variant_run.run_variant` result as a :class:`Measurement`."""
         log = result["log"]
         measurement = Measurement(
             variant=result["variant"],
@@ -689,7 +689,7 @@ BoolDetector = Callable[[RequestHead], Any]
 
 
 def as_decision(detector: BoolDetector) -> Callable[[Any], Decision]:
-    """Wrap a ``head -> bool`` function as a detector :func:`wslab.study.detect_eval.evaluate` scores."""
+    """Wrap a ``head -> bool`` function as a detector :func:`wslab.study.detection.detect_eval.evaluate` scores."""
     def decide(source: Any) -> Decision:
         hit = detector(RequestHead.from_source(source))
         if not isinstance(hit, bool):
@@ -746,7 +746,7 @@ class BeatTheWriteup(Hints):
 
     def __init__(self, corpus_path: str | Path | None = None) -> None:
         """*corpus_path*: a request corpus (JSON lines); None for the kit's ``data/requests/corpus.jsonl``."""
-        from wslab.study.corpus import load_corpus
+        from wslab.study.detection.corpus import load_corpus
 
         if not corpus_path:
             self.corpus_path = kit_file("data/requests/corpus.jsonl")
@@ -759,7 +759,7 @@ class BeatTheWriteup(Hints):
             raise WslabError(f"corpus {self.corpus_path.name} has no requests")
 
     def scores(self, detectors: Mapping[str, Callable[[Any], Decision]]) -> dict[str, Any]:
-        """:func:`wslab.study.detect_eval.evaluate` on this corpus."""
+        """:func:`wslab.study.detection.detect_eval.evaluate` on this corpus."""
         return evaluate(self.records, detectors)
 
     def writeup_summary(self) -> pd.DataFrame:

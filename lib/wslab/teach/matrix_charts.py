@@ -1,4 +1,4 @@
-"""Charts of the factor matrix's rows (:mod:`wslab.study.matrix`): outcomes and sessions.
+"""Charts of the factor matrix's rows (:mod:`wslab.study.versions.matrix`): outcomes and sessions.
 
 Each function answers one question, in its title, and returns a
 :class:`matplotlib.figure.Figure` built without pyplot.  Counts are drawn as

@@ -22,9 +22,9 @@ def plot_writeup_fix(by_kind: pd.DataFrame, sessions: pd.DataFrame,
     connect handler saw the signed-in user.
 
     *by_kind* is indexed by (variant, kind) with ``requests`` and ``server_errors``
-    (:func:`wslab.study.writeup_fix.log_counts_by_kind`); *sessions* by variant
+    (:func:`wslab.study.incident.writeup_fix.log_counts_by_kind`); *sessions* by variant
     with ``socketio_users`` and ``connect_handler_saw_user``
-    (:func:`wslab.study.writeup_fix.handler_sessions`).
+    (:func:`wslab.study.incident.writeup_fix.handler_sessions`).
     """
     variants = list(sessions.index)
     direct = by_kind.xs(DIRECT_KIND, level="kind").reindex(variants)

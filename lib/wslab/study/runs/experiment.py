@@ -11,8 +11,8 @@ that cell alone.  A cell's users all use one transport and run at once:
 
 The variants ``no-session``, ``before``, ``writeup-fix`` and ``guard`` run on
 this interpreter's packages (the incident pins in ``.venv``); other versions
-and servers are the factor matrix's job (:mod:`wslab.study.matrix`).  By
-default every variant runs in its own subprocess (:mod:`wslab.study.envrun`)
+and servers are the factor matrix's job (:mod:`wslab.study.versions.matrix`).  By
+default every variant runs in its own subprocess (:mod:`wslab.study.runs.envrun`)
 and the variants run side by side, which keeps the whole grid well under a
 minute even when a cell waits out a slow close.
 
@@ -43,14 +43,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm import tqdm
+from wslab.progress import Bar
 
 from wslab.app.variants import VARIANTS, get_variant
 from wslab.errors import WslabError
 from wslab.lab.redis_backend import FAKE, open_redis
 from wslab.logs.stats import wilson_interval
-from wslab.study import envrun
-from wslab.study.cells import TRANSPORTS, run_cells
+from wslab.study.runs import envrun
+from wslab.study.runs.cells import TRANSPORTS, run_cells
 
 VARIANT_ORDER: tuple[str, ...] = tuple(VARIANTS)
 
@@ -98,7 +98,7 @@ def _shared_redis_url(redis_url: str | None) -> tuple[Any, str]:
     return handle, handle.url if handle.url else FAKE
 
 
-def _run_parallel(plan: Plan, redis_url: str, bar: tqdm) -> list[dict[str, Any]]:
+def _run_parallel(plan: Plan, redis_url: str, bar: Bar) -> list[dict[str, Any]]:
 
     jobs = [envrun.start(sys.executable, variant, plan.transports, plan.log_dir, plan.users, redis_url)
             for variant in plan.variants]
@@ -113,7 +113,7 @@ def _run_parallel(plan: Plan, redis_url: str, bar: tqdm) -> list[dict[str, Any]]
     return rows
 
 
-def _run_sequential(plan: Plan, redis_url: str, bar: tqdm) -> list[dict[str, Any]]:
+def _run_sequential(plan: Plan, redis_url: str, bar: Bar) -> list[dict[str, Any]]:
 
     rows: list[dict[str, Any]] = []
     for variant in plan.variants:
@@ -131,7 +131,7 @@ def run_experiment(plan: Plan, progress: bool = False, parallel: bool = True) ->
     """
     plan.log_dir.mkdir(parents=True, exist_ok=True)
     handle, redis_url = _shared_redis_url(plan.redis_url)
-    bar = tqdm(total=len(plan.variants) * len(plan.transports), desc="experiment cells",
+    bar = Bar(total=len(plan.variants) * len(plan.transports), desc="experiment cells",
                unit="cell", file=sys.stderr, disable=not progress)
     try:
         rows = (_run_parallel if parallel else _run_sequential)(plan, redis_url, bar)

@@ -40,8 +40,8 @@ from wslab.lab.logformat import file_handler
 from wslab.lab.stack import LabServer, LabStack
 from wslab.lab.traffic import Workload, run_workload
 from wslab.logs import parse_log
-from wslab.study.runs import KIND_ORDER, count_log, read_log_portion, run_variant, with_kinds
-from wslab.study.writeup import first_error_block, frame_key
+from wslab.study.runs.variant_run import KIND_ORDER, count_log, read_log_portion, run_variant, with_kinds
+from wslab.study.incident.writeup import first_error_block, frame_key
 
 #: The incident's request, sent to the minimal app as a plain GET.
 INCIDENT_PATH = "/socket.io/?EIO=4&transport=websocket"
@@ -64,7 +64,7 @@ def minimal_app_demo(log_path: str | Path, app: Callable[..., Iterable[bytes]] =
     its level, propagation and handlers are restored afterwards, and the server
     and its request threads are stopped before returning.  Returns the status
     the client received, the log's first error block (its lines; empty when
-    nothing failed) and the log's counts (see :func:`wslab.study.runs.count_log`).
+    nothing failed) and the log's counts (see :func:`wslab.study.runs.variant_run.count_log`).
     """
     log_path = Path(log_path)
     offset = log_path.stat().st_size if log_path.exists() else 0

@@ -11,7 +11,7 @@ By default only what every Flask-SocketIO app has is judged:
 ``polling→upgrade``    a polling connection is connected, upgrades to WebSocket and
                        closes cleanly;
 ``server log``         with a log file: what the checks' own requests left in it
-                       (:mod:`wslab.study.verify_log`).
+                       (:mod:`wslab.diagnose.verify_log`).
 
 Only when asked:
 
@@ -40,7 +40,7 @@ import requests
 import socketio
 
 from wslab.errors import WslabError
-from wslab.study.verify_log import LOG_SETTLE_TIMEOUT, TOKEN_PARAM, LogWatch, Sent
+from wslab.diagnose.verify_log import LOG_SETTLE_TIMEOUT, TOKEN_PARAM, LogWatch, Sent
 
 DEFAULT_SOCKETIO_PATH = "/socket.io"
 #: The kit's demo app's client-config route, for ``--client-config`` without a path.

@@ -1,11 +1,11 @@
 """One matrix cell in this interpreter: variants on one server, one outcome per connection.
 
-A cell of the factor matrix (:mod:`wslab.study.matrix`) is a set of package
+A cell of the factor matrix (:mod:`wslab.study.versions.matrix`) is a set of package
 versions (the interpreter this runs in) and a server.  For each variant this
 module starts a fresh stack on that server, runs *users* direct-WebSocket and
 *users* upgrading Socket.IO clients at once (``--kinds direct`` runs the direct
 ones only), waits until the server has ended and logged every connection, and
-joins the clients' record with the log (:mod:`wslab.study.outcomes`).
+joins the clients' record with the log (:mod:`wslab.study.runs.outcomes`).
 
 Servers:
 
@@ -22,7 +22,7 @@ Servers:
 The matrix runs this module in each cell's environment and reads its rows,
 one JSON list on stdout::
 
-    python -m wslab.study.cellrun --cell incident --server werkzeug \\
+    python -m wslab.study.versions.cellrun --cell incident --server werkzeug \\
         --variants before,guard --users 4 --log-dir out/logs
 """
 
@@ -40,12 +40,12 @@ from wslab.errors import WslabError
 from wslab.lab.stack import LabStack
 from wslab.lab.traffic import TrafficReport, Workload, run_workload
 from wslab.logs import parse_logs, summarize
-from wslab.study.envrun import emit_rows
-from wslab.study.outcomes import connection_outcomes, outcome_counts
+from wslab.study.runs.envrun import emit_rows
+from wslab.study.runs.outcomes import connection_outcomes, outcome_counts
 from wslab.versions import stack_versions
 
 SERVERS: tuple[str, ...] = ("werkzeug", "werkzeug-debug", "gunicorn-gthread")
-#: The kinds of Socket.IO connection a row can run, as :mod:`wslab.study.outcomes` names them.
+#: The kinds of Socket.IO connection a row can run, as :mod:`wslab.study.runs.outcomes` names them.
 KINDS: tuple[str, ...] = ("direct", "upgrade")
 
 #: The version fields of a row, by the package they name.
@@ -135,7 +135,7 @@ def run_one(cell: str, variant: str, server: str, log_dir: Path, users: int,
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one cell's variants on one server; print the rows as one JSON list."""
-    parser = argparse.ArgumentParser(prog="python -m wslab.study.cellrun", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m wslab.study.versions.cellrun", description=main.__doc__)
     parser.add_argument("--cell", required=True)
     parser.add_argument("--server", default="werkzeug")
     parser.add_argument("--variants", default="before")

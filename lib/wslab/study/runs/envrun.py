@@ -6,12 +6,12 @@ MODULE ...`` with a given interpreter, its pid registered (so ``make reset``
 can stop it); the module prints its rows as one JSON list on stdout, and
 :func:`collect` reads them back.  The experiment runs this module that way, one
 subprocess per variant, side by side (:func:`start`); the factor matrix runs
-:mod:`wslab.study.cellrun` in each cell's environment.
+:mod:`wslab.study.versions.cellrun` in each cell's environment.
 
 This module's own entry point runs one variant once per transport (one stack
-per cell, see :func:`wslab.study.cells.run_cell`)::
+per cell, see :func:`wslab.study.runs.cells.run_cell`)::
 
-    .venv/bin/python -m wslab.study.envrun --variant before --log-dir out/logs --users 4
+    .venv/bin/python -m wslab.study.runs.envrun --variant before --log-dir out/logs --users 4
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def start(python: str | Path, variant: str, transports: Sequence[str], log_dir: 
                  "--users", str(users), "--transports", ",".join(transports)]
     if redis_url:
         arguments += ["--redis-url", redis_url]
-    return launch(python, "wslab.study.envrun", arguments, label)
+    return launch(python, "wslab.study.runs.envrun", arguments, label)
 
 
 def launch(python: str | Path, module: str, arguments: Sequence[str], label: str) -> Job:
@@ -98,9 +98,9 @@ def stop(job: Job) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Subprocess entry point: run one variant per transport and print the rows as JSON."""
-    from wslab.study.cells import TRANSPORTS, run_cells
+    from wslab.study.runs.cells import TRANSPORTS, run_cells
 
-    parser = argparse.ArgumentParser(prog="python -m wslab.study.envrun", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m wslab.study.runs.envrun", description=main.__doc__)
     parser.add_argument("--variant", default="before")
     parser.add_argument("--label")
     parser.add_argument("--log-dir", required=True, type=Path)

@@ -2,8 +2,8 @@
 
 A cell's users all use one transport and run at once; its log file is its own,
 so every count in its row belongs to that cell alone.  Both the experiment
-(:mod:`wslab.study.experiment`) and the subprocess that runs cells in another
-interpreter (:mod:`wslab.study.envrun`) build on this module.
+(:mod:`wslab.study.runs.experiment`) and the subprocess that runs cells in another
+interpreter (:mod:`wslab.study.runs.envrun`) build on this module.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from wslab.logs.stats import wilson_interval
-from wslab.study.runs import run_variant
+from wslab.study.runs.variant_run import run_variant
 
 TRANSPORTS: tuple[str, ...] = ("websocket", "upgrade", "polling", "http")
 USER_OPTION = {"websocket": "ws_users", "upgrade": "upgrade_users",
@@ -26,7 +26,7 @@ def _fraction(count: int, total: int) -> float | None:
 
 def cell_row(result: dict[str, Any], variant: str, transport: str, users: int,
              log_root: Path | None = None) -> dict[str, Any]:
-    """One results row from a :func:`wslab.study.runs.run_variant` result of a one-transport run."""
+    """One results row from a :func:`wslab.study.runs.variant_run.run_variant` result of a one-transport run."""
     sent, log = result["sent"], result["log"]
     socketio_users = 0 if transport == "http" else users
     requests, errors = log["request_lines"], log["server_errors"]

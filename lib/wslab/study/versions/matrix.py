@@ -4,7 +4,7 @@ The incident's stack differs from today's in two packages that both touch the
 failing request, Werkzeug (which asserts) and python-engineio (which ends the
 WebSocket without a response).  Upgrading both at once cannot say which one
 mattered, so the matrix changes one thing at a time.  Each cell is a pair of
-versions and a server (:data:`~wslab.study.cellrun.SERVERS`); every other
+versions and a server (:data:`~wslab.study.versions.cellrun.SERVERS`); every other
 package is left to the installer, which takes the newest release compatible
 with the two pins, and the versions it chose are recorded in the cell's rows.
 
@@ -25,7 +25,7 @@ cell                            Werkzeug    python-engineio  server
 ``requirements/current.txt``.  Every cell runs the ``before`` stack; every
 Werkzeug cell also runs ``guard``; the incident cell also runs
 ``writeup-fix``.  Each cell runs in its own cached environment
-(:mod:`wslab.lab.envs`) as a subprocess (:mod:`wslab.study.cellrun`), at most
+(:mod:`wslab.lab.envs`) as a subprocess (:mod:`wslab.study.versions.cellrun`), at most
 *jobs* at a time; a cell whose environment cannot be built or whose run fails
 is reported as failed and the others still run.
 
@@ -47,13 +47,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm import tqdm
+from wslab.progress import Bar
 
 import wslab
 from wslab.errors import WslabError
 from wslab.lab import envs
-from wslab.study import envrun
-from wslab.study.cellrun import check_server
+from wslab.study.runs import envrun
+from wslab.study.versions.cellrun import check_server
 
 #: What ``matrix.json`` is called in the output folder.
 RESULT_FILE = "matrix.json"
@@ -144,7 +144,7 @@ def _run_cell(cell: Cell, out: Path, users: int, redis_url: str | None,
                      "--users", str(users), "--log-dir", str(out / "logs")]
         if redis_url:
             arguments += ["--redis-url", redis_url]
-        job = envrun.launch(env.python, "wslab.study.cellrun", arguments, cell.name)
+        job = envrun.launch(env.python, "wslab.study.versions.cellrun", arguments, cell.name)
         result.rows = envrun.collect(job, timeout=CELL_TIMEOUT)
     except WslabError as exc:
         result.error = str(exc)
@@ -184,7 +184,7 @@ def run_matrix(out: Path, cells: Sequence[Cell] | None = None, users: int = 4, j
 
     started = time.monotonic()
     results: dict[str, CellResult] = {}
-    bar = tqdm(total=len(cells), desc="matrix cells", unit="cell", file=sys.stderr,
+    bar = Bar(total=len(cells), desc="matrix cells", unit="cell", file=sys.stderr,
                leave=False, disable=not progress)
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="wslab-cell") as pool:
         futures = [pool.submit(_run_cell, cell, out, users, redis_url, cached) for cell in cells]

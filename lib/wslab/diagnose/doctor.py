@@ -37,7 +37,7 @@ verdict and exit code
 From Python::
 
     from wslab import versions
-    from wslab.study import doctor
+    from wslab.diagnose import doctor
 
     records = doctor.load_records()
     diagnosis = doctor.diagnose(records, versions.required_versions("requirements.txt"),
@@ -235,7 +235,7 @@ def records_from(matrix: dict[str, Any] | None, matrix_file: str,
 
 def load_records(matrix_path: Path = MATRIX_FILE, bisect_path: Path = BISECT_FILE) -> Records:
     """Read the recorded matrix and bisect with their own readers; a missing or damaged file is a WslabError."""
-    from wslab.study import bisect, matrix
+    from wslab.study.versions import bisect, matrix
 
     matrix_record, bisect_record = matrix.read_result(Path(matrix_path)), bisect.read_result(Path(bisect_path))
     for what, record, key in (("matrix", matrix_record, "rows"), ("bisect", bisect_record, "releases")):

@@ -9,8 +9,8 @@
 ``handler_sessions(results)``              each run's Socket.IO users, and what their handlers saw
 =========================================  =============================================================
 
-*records* are request heads from :func:`wslab.study.corpus.load_corpus`;
-*results* map a variant name to what :func:`wslab.study.runs.run_variant`
+*records* are request heads from :func:`wslab.study.detection.corpus.load_corpus`;
+*results* map a variant name to what :func:`wslab.study.runs.variant_run.run_variant`
 returned for it.  Every number comes from the corpus, a real ``SocketIO``
 server, the clients' record or the log a run wrote.
 """
@@ -25,7 +25,7 @@ import pandas as pd
 
 from wslab.app.detection import WRITEUP_SIGNALS, RequestHead, writeup_signals
 from wslab.app.socketio_config import WRITEUP_FIX_KEYS, build_config, effective_settings
-from wslab.study.corpus import LABELS
+from wslab.study.detection.corpus import LABELS
 
 #: What the write-up's fixed session interface logs each time its detection fires.
 SKIPPING_SESSION = "Skipping session creation for WebSocket request"

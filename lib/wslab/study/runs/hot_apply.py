@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm import tqdm
+from wslab.progress import Bar
 
 from wslab.lab.stack import LabStack
 from wslab.lab.traffic import run_user
 from wslab.logs import assign_phases, error_rate_table, parse_log, plot_log_over_time
-from wslab.study.outcomes import connection_id
+from wslab.study.runs.outcomes import connection_id
 
 PHASES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("before", {}),
@@ -73,7 +73,7 @@ def _drive(stack: LabStack, phase_seconds: float, interval: float, max_users: in
                                 name="wslab-hot-traffic", daemon=True)
         loop.start()
         try:
-            for name, change in tqdm(PHASES, desc="hot-apply phases", unit="phase", file=sys.stderr,
+            for name, change in Bar(PHASES, desc="hot-apply phases", unit="phase", file=sys.stderr,
                                      disable=not progress):
                 if change:
                     stack.apply(**change)

@@ -1,12 +1,12 @@
 """Bisect a package's releases: which release of it stops the direct-WebSocket 500?
 
-The factor matrix (:mod:`wslab.study.matrix`) compares the incident's version
+The factor matrix (:mod:`wslab.study.versions.matrix`) compares the incident's version
 of a package with the current one.  A bisect fills in every release between
 them: each release of *package* in the range, found on the package index
 (:func:`list_releases`, never a typed list), is built into its own cached
 environment (:mod:`wslab.lab.envs`) with the other pins fixed and the package
 pinned to that release, and measured in that environment's interpreter
-(:mod:`wslab.study.cellrun`): the ``before`` variant on Werkzeug's dev server,
+(:mod:`wslab.study.versions.cellrun`): the ``before`` variant on Werkzeug's dev server,
 *users* direct WebSocket connections (no upgrading ones), each one's outcome
 read from the server log.
 
@@ -48,7 +48,7 @@ Failures
 
 From Python::
 
-    from wslab.study import bisect
+    from wslab.study.versions import bisect
 
     result = bisect.run_bisect("python-engineio", pins=["werkzeug==2.3.8"])
     result.first_release_without_500       # e.g. '4.13.4', or None
@@ -79,7 +79,7 @@ import wslab
 from wslab.errors import WslabError
 from wslab.lab import envs
 from wslab.paths import KIT_ROOT
-from wslab.study import envrun
+from wslab.study.runs import envrun
 
 #: The variant, server and connection kind every release is measured with.
 VARIANT, SERVER, KIND = "before", "werkzeug", "direct"
@@ -103,7 +103,7 @@ class ReleaseResult:
     """One release: its direct-connection counts, or why it has none."""
 
     version: str
-    #: :func:`wslab.study.outcomes.outcome_counts` of the direct connections; ``{}`` if it failed.
+    #: :func:`wslab.study.runs.outcomes.outcome_counts` of the direct connections; ``{}`` if it failed.
     direct: dict[str, int] = field(default_factory=dict)
     cached: bool = False
     error: str | None = None
@@ -364,7 +364,7 @@ def _measure(package: str, version: str, fixed: dict[str, str], users: int, logs
         arguments = ["--cell", cell, "--server", SERVER, "--variants", VARIANT,
                      "--users", str(users), "--kinds", KIND, "--log-dir", str(logs),
                      "--redis-url", "fakeredis"]
-        job = envrun.launch(env.python, "wslab.study.cellrun", arguments, f"{package} {version}")
+        job = envrun.launch(env.python, "wslab.study.versions.cellrun", arguments, f"{package} {version}")
         try:
             rows = envrun.collect(job, timeout=RUN_TIMEOUT)
         except BaseException:

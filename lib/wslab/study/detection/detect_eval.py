@@ -1,7 +1,7 @@
 """Score WebSocket/Engine.IO detectors against a labelled request corpus.
 
 A *positive* is any request labelled other than ``http`` or ``not-engineio``
-(see :data:`wslab.study.corpus.NEGATIVE_LABELS`).  For each detector
+(see :data:`wslab.study.detection.corpus.NEGATIVE_LABELS`).  For each detector
 :func:`evaluate` counts true/false positives/negatives and derives precision,
 recall, the false-positive rate on the negatives and the recall for each
 positive label; it also lists every misclassified request with the signals
@@ -30,7 +30,7 @@ from wslab.app.detection import (
     writeup_decision,
 )
 from wslab.errors import WslabError
-from wslab.study.corpus import LABELS, NEGATIVE_LABELS, load_corpus
+from wslab.study.detection.corpus import LABELS, NEGATIVE_LABELS, load_corpus
 
 Detector = Callable[[Any], Decision]
 
