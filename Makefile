@@ -64,10 +64,10 @@ demo: install $(CURRENT)/.installed $(VENDOR_JS)
 test: test-lib nbval test-current
 
 test-lib: install browser-setup $(CURRENT)/.installed
-	$(PY) -m pytest -q -rs $(XDIST) tests
+	$(PY) -m pytest -q -rfEs $(XDIST) tests
 
 test-current: $(CURRENT)/.installed
-	$(CURRENT_PY) -m pytest -q -rs $(XDIST) -m "not incident and not pins_independent" tests
+	$(CURRENT_PY) -m pytest -q -rfEs $(XDIST) -m "not incident and not pins_independent" tests
 
 nbval: install $(CURRENT)/.installed
 	$(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env $(NBVAL_XDIST) \

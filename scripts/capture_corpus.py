@@ -2,7 +2,7 @@
 
 Every client talks to a real Werkzeug threaded server on 127.0.0.1 that wraps a
 Flask + Flask-SocketIO app; the server records each request head and labels it
-by what it did with the request (see :mod:`wslab.study.detection.corpus`).  Clients:
+by what it did with the request (see :mod:`wslab.lab.capture`).  Clients:
 python-socketio (websocket-only, polling then upgrade, polling-only),
 websocket-client (default and Firefox-style ``Connection`` header), requests
 (pages, and requests near the Socket.IO path that are not Engine.IO's), curl
@@ -30,9 +30,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from wslab.study.detection.corpus import (CUSTOM_SOCKETIO_PATH, SOCKETIO_PATH, CaptureServer, package_version,
-                                run_http_requests, run_socketio_client, run_socketio_path_requests,
-                                run_websocket_client, save_corpus)
+from wslab.lab.capture import CUSTOM_SOCKETIO_PATH, SOCKETIO_PATH, CaptureServer
+from wslab.lab.capture_clients import (package_version, run_http_requests, run_socketio_client,
+                                       run_socketio_path_requests, run_websocket_client)
+from wslab.study.detection.corpus import save_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 NODE_DIR = ROOT / "build" / "capture-node"

@@ -1,7 +1,7 @@
 """Record the kit's gunicorn and nginx sample logs in data/logs/servers/ and write their manifest.
 
 Two runs of the demo app under a real gunicorn gthread worker
-(:class:`wslab.lab.gunicorn_server.GunicornServer`, fakeredis inside the worker),
+(:class:`wslab.lab.servers.gunicorn.GunicornServer`, fakeredis inside the worker),
 each driven by the kit's simulated users (:func:`wslab.lab.traffic.run_workload`)
 with the workload of the Werkzeug reference logs in data/logs/:
 
@@ -42,7 +42,7 @@ from typing import Any
 import requests
 
 from wslab.lab import pids
-from wslab.lab.gunicorn_server import GunicornServer
+from wslab.lab.servers.gunicorn import GunicornServer
 from wslab.lab.traffic import Workload, run_workload
 from wslab.logs import parse_log, summarize
 from wslab.versions import stack_versions

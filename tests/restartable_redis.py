@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import redis
@@ -12,6 +11,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from wslab.lab.redis_backend import free_port
+from wslab.waiting import wait_until
 
 
 class RestartableRedis:
@@ -31,16 +31,20 @@ class RestartableRedis:
              "--dir", str(self.workdir), "--appendonly", "yes", "--appendfsync", "always",
              "--save", "", "--logfile", str(self.workdir / "redis.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        with redis.Redis(port=self.port, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)) as probe:
-            while True:
-                try:
-                    probe.ping()
-                    return
-                except redis.ConnectionError:
-                    if self.process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"redis-server on port {self.port} did not start") from None
-                    time.sleep(0.05)
+        process = self.process
+        probe = redis.Redis(port=self.port, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
+
+        def answers() -> bool:
+            try:
+                return probe.ping()
+            except redis.ConnectionError:
+                if process.poll() is not None:
+                    raise RuntimeError(f"redis-server on port {self.port} exited at start "
+                                       f"(exit {process.returncode}; see {self.workdir / 'redis.log'})") from None
+                return False
+
+        with probe:
+            wait_until(answers, timeout, what=f"redis-server on port {self.port} answering PING")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop the server with *sig* and wait for the process to exit."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from logcheck import read
 from logcheck import requests as request_lines
 from wslab.app.browser_client import client_js_path, missing_client_message
 from wslab.lab.stack import LabStack
+from wslab.waiting import wait_until
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "images" / "demo-page.png"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
@@ -100,11 +100,8 @@ def _dropped_websockets(stack: LabStack) -> list[str]:
 
 def _wait_for_websocket_end(stack: LabStack, log: Path, timeout: float = 30.0) -> None:
     """Wait until a WebSocket request is logged or dropped; fail after *timeout* seconds."""
-    deadline = time.monotonic() + timeout
-    while not (_websocket_statuses(log) or _dropped_websockets(stack)):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the WebSocket request neither logged nor dropped within {timeout:.0f} s")
-        time.sleep(0.05)
+    wait_until(lambda: _websocket_statuses(log) or _dropped_websockets(stack), timeout,
+               what="the WebSocket request logged or dropped")
 
 
 def test_live_notifications_and_clean_console(page: Any, tmp_path: Path) -> None:

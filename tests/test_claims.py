@@ -17,15 +17,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wslab.logs.overview import LogOverview
+from wslab.logs import LogOverview
 from wslab.diagnose.doctor import Change, Diagnosis, Finding
 from wslab.teach.claims import (COLUMNS, Claim, conclusions, fixes_compared_claims, reproduce_claims,
                                 root_cause_claims, writeup_fix_claims, your_logs_claims)
 
 pytestmark = pytest.mark.pins_independent
 
-DIRECT, UPGRADE = "socket.io websocket, no sid", "socket.io websocket, with sid"
-POLLING, PAGE = "socket.io polling", "page (plain HTTP)"
+DIRECT, UPGRADE = "direct websocket", "upgraded websocket"
+POLLING, PAGE = "polling", "page"
 
 
 def holds(claims: list[Claim]) -> list[bool]:

@@ -1,4 +1,4 @@
-"""The request corpus: server-side capture with real clients, and the JSONL format."""
+"""The request corpus: server-side capture with real clients (``wslab.lab.capture``), and the JSONL format."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import requests
 
-from wslab.study.detection.corpus import (CUSTOM_SOCKETIO_PATH, FIELDS, HTTP_VISITS, LABELS, NEGATIVE_LABELS,
-                                SOCKETIO_PATH, CaptureServer, load_corpus, run_http_requests,
-                                run_socketio_client, run_socketio_path_requests, run_websocket_client,
-                                save_corpus, socketio_path_visits)
+from wslab.lab.capture import CUSTOM_SOCKETIO_PATH, SOCKETIO_PATH, CaptureServer
+from wslab.lab.capture_clients import (HTTP_VISITS, run_http_requests, run_socketio_client,
+                                       run_socketio_path_requests, run_websocket_client, socketio_path_visits)
+from wslab.study.detection.corpus import FIELDS, LABELS, NEGATIVE_LABELS, load_corpus, save_corpus
 from wslab.errors import WslabError
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "requests" / "corpus.jsonl"

@@ -351,6 +351,33 @@ def test_requirements_follow_includes_relative_to_their_file(tmp_path: Path) -> 
 
 
 @pytest.mark.pins_independent
+def test_pins_and_names_are_read_as_the_package_index_reads_them() -> None:
+    from wslab import versions
+
+    assert versions.parse_pin("Flask_SocketIO == 5.5.1") == ("flask-socketio", "5.5.1")
+    for bad in ("werkzeug>=2", "werkzeug==", "==2.3.8", "werkzeug", "wer kzeug==1", "werkzeug=2.3.8", "w==2.*"):
+        with pytest.raises(WslabError, match=f"malformed pin {re.escape(repr(bad))}"):
+            versions.parse_pin(bad)
+    assert versions.package_name(" Python_EngineIO ") == "python-engineio"
+    for bad in ("a b", "x==1", "x[y]", "-x", ""):
+        with pytest.raises(WslabError, match="is not a package name"):
+            versions.package_name(bad)
+
+
+@pytest.mark.pins_independent
+def test_another_interpreters_versions_are_what_it_reports_itself() -> None:
+    from wslab import versions
+
+    python, found = versions.probe_versions(sys.executable, ["Werkzeug", "no-such-package-wslab"])
+    assert python == ".".join(map(str, sys.version_info[:3]))
+    assert found == {"werkzeug": importlib.metadata.version("werkzeug"), "no-such-package-wslab": None}
+    _, every = versions.probe_versions(sys.executable)
+    assert every["python-engineio"] == importlib.metadata.version("python-engineio")
+    with pytest.raises(WslabError, match="does not run"):
+        versions.probe_versions("/nonexistent/python")
+
+
+@pytest.mark.pins_independent
 def test_a_damaged_record_is_one_error(tmp_path: Path) -> None:
     damaged = tmp_path / "matrix.json"
     damaged.write_text('{"rows": "not a list"}')

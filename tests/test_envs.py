@@ -109,16 +109,16 @@ def test_the_key_follows_the_content_only():
 def test_the_key_covers_the_tools_and_the_kit(monkeypatch: pytest.MonkeyPatch):
     tiny = envs.adhoc(["itsdangerous==2.2.0"])
     key, bare = envs.env_key(tiny), envs.env_key(tiny, with_kit=False)
-    monkeypatch.setattr(envs, "tool_pins", lambda: {"pytest": "0.0.1"})
+    monkeypatch.setattr(envs.catalog, "tool_pins", lambda: {"pytest": "0.0.1"})
     assert envs.env_key(tiny) != key
     assert envs.env_key(tiny, with_kit=False) == bare
     monkeypatch.undo()
-    monkeypatch.setattr(envs, "kit_dependencies", lambda: ["flask>=99"])
+    monkeypatch.setattr(envs.catalog, "kit_dependencies", lambda: ["flask>=99"])
     assert envs.env_key(tiny) != key
 
 
 def test_pip_is_the_fallback_without_uv(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(envs, "find_uv", lambda: None)
+    monkeypatch.setattr(envs.installer, "find_uv", lambda: None)
     assert envs.choose_installer("auto") == ("pip", None)
     with pytest.raises(WslabError, match="uv was asked for but is not installed"):
         envs.choose_installer("uv")

@@ -402,8 +402,8 @@ def fake_run(errors: dict[str, int]) -> Any:
         n = errors[variant]
         return {"variant": variant, "sent": {"users": {"websocket": ws_users, "upgrade": upgrade_users}},
                 "log": {"server_errors": n, "write_before_start_response": n,
-                        "by_kind": [{"kind": "socket.io websocket, no sid", "server_errors": n},
-                                    {"kind": "socket.io websocket, with sid", "server_errors": 0}]}}
+                        "by_kind": [{"kind": "direct websocket", "server_errors": n},
+                                    {"kind": "upgraded websocket", "server_errors": 0}]}}
     return run
 
 
@@ -504,8 +504,8 @@ def test_task2_measures_the_real_stack(tmp_path: Path) -> None:
         server_errors[variant] = sum(r["status"] >= 500 for r in rows)
         assert row["5xx lines"] == server_errors[variant], variant
         assert row["write() before start_response"] == logcheck.tracebacks(data), variant
-        assert row["5xx on socket.io websocket, no sid"] == sum(r["status"] >= 500 for r in direct)
-        assert row["5xx on socket.io websocket, with sid"] == sum(r["status"] >= 500 for r in upgraded)
+        assert row["5xx on direct websocket"] == sum(r["status"] >= 500 for r in direct)
+        assert row["5xx on upgraded websocket"] == sum(r["status"] >= 500 for r in upgraded)
         assert bool(row["session creation skipped"]) == (b"Skipping session creation" in data), variant
     assert q2.check().correct == (server_errors == {"before": 0, "writeup-fix": 0})
 

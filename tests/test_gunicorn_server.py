@@ -23,7 +23,7 @@ import socketio
 
 from wslab.errors import WslabError
 from wslab.lab import pids
-from wslab.lab.gunicorn_server import GunicornServer
+from wslab.lab.servers.gunicorn import GunicornServer
 from wslab.lab.traffic import Workload, run_workload
 
 #: One line of gunicorn's default access log format:
@@ -112,9 +112,13 @@ def test_websockets_end_without_500_or_access_line(tmp_path, run_dir, variant, r
     assert errors.count(b"Traceback") == len(WRITER_THREAD_EBADF.findall(errors))
     assert b"write() before start_response" not in errors
     assert b"[ERROR]" not in errors
-    # how each request left the app, as the lab's outermost WSGI wrapper saw it
-    assert counts["in_flight"] == 0
-    assert counts["outcomes"] == {"StopIteration": websockets, "returned": counts["handled"] - websockets}
+    # how each request left the app, as the lab's outermost WSGI wrapper saw it: every WebSocket
+    # by StopIteration, every other request by returning
+    assert counts.in_flight == 0
+    assert counts.server_side == {"raised: StopIteration": websockets}
+    # every request that returned left one access line; the in-flight probes are not counted
+    answered = [r for r in access_lines(server.access_log) if not r["target"].startswith("/_wslab/")]
+    assert counts.handled == len(answered) + websockets
 
 
 def test_start_and_stop_leave_nothing_running(tmp_path, run_dir, no_leaks):
@@ -124,11 +128,13 @@ def test_start_and_stop_leave_nothing_running(tmp_path, run_dir, no_leaks):
         assert len(workers) == 1
         assert {p.pid for p in pids.records(run_dir) if pids.is_running(p)} == {master, *workers}
         assert server.url.startswith("http://127.0.0.1:") and server.port > 0
+        assert server.pids == [master, *workers]
+        assert server.logs == [tmp_path / "logs" / "gunicorn-access.log", tmp_path / "logs" / "gunicorn-error.log"]
     finally:
         server.stop()
-    assert [pid for pid in (master, *workers) if pids.start_ticks(pid) is not None] == []
+    assert [pid for pid in (master, *workers) if pids.start_time(pid) is not None] == []
     assert list(run_dir.glob("*.json")) == []
-    assert server.url == "(stopped)" and server.pid is None
+    assert server.url == "(stopped)" and server.pid is None and server.pids == []
     server.stop()  # a second stop does nothing
 
 
@@ -137,9 +143,9 @@ def test_stop_with_a_websocket_still_open(tmp_path, run_dir, no_leaks):
     with GunicornServer("no-session", log_dir=tmp_path / "logs", graceful_timeout=1) as server:
         master, workers = server.pid, server.worker_pids
         client.connect(server.url, transports=["websocket"], wait_timeout=10)
-        assert server.inflight()["in_flight"] == 1
+        assert server.counts().in_flight == 1
     client.disconnect()
-    assert [pid for pid in (master, *workers) if pids.start_ticks(pid) is not None] == []
+    assert [pid for pid in (master, *workers) if pids.start_time(pid) is not None] == []
     assert list(run_dir.glob("*.json")) == []
 
 
@@ -154,7 +160,7 @@ def test_a_failed_start_stops_the_child(tmp_path, run_dir, monkeypatch, no_leaks
     server = GunicornServer("no-session", log_dir=tmp_path / "logs")
     with pytest.raises(WslabError, match="simulated"):
         server.start()
-    assert len(started) == 1 and pids.start_ticks(started[0]) is None
+    assert len(started) == 1 and pids.start_time(started[0]) is None
     assert list(run_dir.glob("*.json")) == []
     assert server.pid is None
 

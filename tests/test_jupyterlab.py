@@ -24,7 +24,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ import requests
 
 from wslab.lab.redis_backend import free_port
 from wslab.teach.workspace import make_workspace
+from wslab.waiting import wait_until
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "images" / "jupyterlab-01.png"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
@@ -63,14 +63,6 @@ if _REASON is not None and os.environ.get("WSLAB_REQUIRE_BROWSER") != "1":
     pytest.skip(_REASON, allow_module_level=True)
 
 pytestmark = pytest.mark.incident  # the notebook's stored story is the incident pins' one
-
-
-def _wait(condition: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.2)
 
 
 def _answers(url: str) -> bool:
@@ -142,7 +134,8 @@ def lab(tmp_path: Path) -> Iterator[dict[str, Any]]:
     drain = subprocess.Popen(["cat"], stdin=process.stdout, stdout=subprocess.DEVNULL)
     started: list[psutil.Process] = []
     try:
-        _wait(lambda: _answers(f"http://127.0.0.1:{port}/api/status?token={token}"), 60, "JupyterLab to answer")
+        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/api/status?token={token}"), 60, interval=0.2,
+                   what="JupyterLab answering")
         yield {"port": port, "token": token, "workspace": workspace, "first_lines": first_lines,
                "process": process, "started": started}
     finally:
@@ -185,7 +178,8 @@ def test_notebook_01_runs_in_jupyterlab(lab: dict[str, Any], tmp_path: Path) -> 
         if dialog.count():  # the kernel dialog, if it still shows: accept the notebook's own kernel
             dialog.first.click()
             page.wait_for_selector(idle, timeout=90_000)
-        _wait(lambda: _kernel_idle(port, token), 90, "the notebook's kernel to be idle on the server")
+        wait_until(lambda: _kernel_idle(port, token), 90, interval=0.2,
+                   what="the notebook's kernel idle on the server")
         _run_all(page)
         try:
             page.wait_for_function(
@@ -220,4 +214,5 @@ def test_jupyterlab_and_its_kernel_are_gone_afterwards(lab: dict[str, Any]) -> N
     headers = {"Authorization": f"token {lab['token']}"}
     kernel = requests.post(f"{base}/kernels", json={"name": "python3"}, headers=headers, timeout=30)
     assert kernel.status_code == 201
-    _wait(lambda: bool(psutil.Process(lab["process"].pid).children(recursive=True)), 30, "the kernel process")
+    wait_until(lambda: psutil.Process(lab["process"].pid).children(recursive=True), 30, interval=0.2,
+               what="the kernel process")

@@ -127,3 +127,50 @@ def test_every_module_has_a_layer():
 def test_imports_flow_downwards(module):
     upward = sorted(dep for dep in GRAPH[module] if layer_of(dep) > layer_of(module))
     assert upward == [], f"{module} imports a higher layer"
+
+
+#: Within ``wslab.study``, lowest first: running the lab and detection are used by the
+#: incident story and the version matrix, never the other way round.
+STUDY_LAYERS: list[set[str]] = [
+    {"wslab.study.runs", "wslab.study.detection"},
+    {"wslab.study.incident", "wslab.study.versions"},
+]
+#: Written by hand: the most modules one folder may hold, and the most lines one module may have.
+MAX_MODULES_PER_FOLDER = 12
+MAX_LINES_PER_MODULE = 450
+
+
+def study_layer_of(module: str) -> int:
+    for index, members in enumerate(STUDY_LAYERS):
+        if any(module == m or module.startswith(m + ".") for m in members):
+            return index
+    return -1
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("wslab.study.")))
+def test_study_subpackages_flow_downwards(module):
+    upward = sorted(dep for dep in GRAPH[module]
+                    if dep.startswith("wslab.study.") and study_layer_of(dep) > study_layer_of(module))
+    assert upward == [], f"{module} imports a higher part of wslab.study"
+
+
+def test_every_study_module_has_a_part():
+    assert [m for m in MODULES if m.startswith("wslab.study.") and study_layer_of(m) < 0] == []
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("wslab.diagnose")))
+def test_diagnose_reads_records_without_the_runners(module):
+    assert sorted(dep for dep in GRAPH[module] if dep.startswith("wslab.study")) == []
+
+
+def test_no_folder_holds_too_many_modules():
+    crowded = {str(folder.relative_to(PACKAGE.parent)): count
+               for folder in [PACKAGE, *(p for p in PACKAGE.rglob("*") if p.is_dir())]
+               if (count := len(list(folder.glob("*.py")))) > MAX_MODULES_PER_FOLDER}
+    assert crowded == {}
+
+
+def test_no_module_is_too_long():
+    long = {name: lines for name, path in MODULES.items()
+            if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES_PER_MODULE}
+    assert long == {}

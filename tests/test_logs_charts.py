@@ -17,8 +17,8 @@ from matplotlib.colors import to_hex
 from matplotlib.lines import Line2D
 from wslab.cli import main
 from wslab.logs import parse_log
-from wslab.logs.charts import FAILED_COLOUR, plot_log_over_time
-from wslab.logs.overview import analyze_log
+from wslab.logs import FAILED_COLOUR, plot_log_over_time
+from wslab.logs import analyze_log
 from wslab.paths import DATA_DIR
 
 pytestmark = pytest.mark.pins_independent

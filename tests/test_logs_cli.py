@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from wslab.cli import main
 from wslab.logs import ERROR_RATE_DEFINITION
-from wslab.logs import summary as summary_module
+from wslab.logs.scanning import stream as stream_module
 
 pytestmark = pytest.mark.pins_independent
 
@@ -162,16 +162,16 @@ def _raw_statuses(paths: list[str]) -> Counter:
 def test_jobs_2_on_several_files_gives_the_hand_counts(capsys, tmp_path: Path, monkeypatch) -> None:
     logs, expected = _jobs_inputs(tmp_path, repeats=40)
     assert _raw_statuses(logs) == expected["status_counts"]
-    monkeypatch.setattr(summary_module, "PARALLEL_MIN_BYTES", 1)  # split these small files too
+    monkeypatch.setattr(stream_module, "PARALLEL_MIN_BYTES", 1)  # split these small files too
     split_into: list[int] = []
-    split = summary_module.split_offsets
+    split = stream_module.split_offsets
 
     def recording_split(path: Path, parts: int) -> list[int]:
         offsets = split(path, parts)
         split_into.append(len(offsets) - 1)
         return offsets
 
-    monkeypatch.setattr(summary_module, "split_offsets", recording_split)
+    monkeypatch.setattr(stream_module, "split_offsets", recording_split)
     code, out, err = _run(capsys, *logs, "--jobs", "2", "--json")
     assert code == 0 and err == ""
     parallel = json.loads(out)
@@ -185,10 +185,10 @@ def test_jobs_2_on_several_files_gives_the_hand_counts(capsys, tmp_path: Path, m
 
 def test_jobs_2_on_a_file_above_the_split_size(tmp_path: Path) -> None:
     unit = b"".join((SAMPLES / name).read_bytes() for name in ("iso.log", "thread.log", "chained.log"))
-    repeats = summary_module.PARALLEL_MIN_BYTES // len(unit) + 1
+    repeats = stream_module.PARALLEL_MIN_BYTES // len(unit) + 1
     big = tmp_path / "big.log"
     big.write_bytes(unit * repeats)
-    assert big.stat().st_size >= summary_module.PARALLEL_MIN_BYTES
+    assert big.stat().st_size >= stream_module.PARALLEL_MIN_BYTES
     result = subprocess.run(
         [sys.executable, "-m", "wslab", "analyze", str(big), "--jobs", "2", "--json"],
         capture_output=True,
@@ -245,6 +245,46 @@ def test_files_with_nothing_to_analyze(tmp_path: Path, content: bytes, code: int
     assert result.returncode == code, err
     assert result.stdout == b""
     assert err.startswith(f"wslab: error: {log}: ") and message in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("mode", [[], ["--by", "kind"]], ids=["streamed", "parsed"])
+def test_a_binary_file_fails_as_it_is_opened_before_any_scan(capsys, tmp_path: Path, monkeypatch, mode) -> None:
+    # Beside a good log, a binary file is still one error, raised before any of its chunks is read.
+    from wslab.logs.reading.opened import OpenedLog
+
+    binary = tmp_path / "core.bin"
+    binary.write_bytes(BINARY)
+    scanned: list[str] = []
+    chunks = OpenedLog.chunks
+
+    def recording(log: OpenedLog):
+        scanned.append(log.name)
+        return chunks(log)
+
+    monkeypatch.setattr(OpenedLog, "chunks", recording)
+    code, out, err = _run(capsys, str(ISO), str(binary), *mode)
+    assert code == 1 and out == "" and scanned == [str(ISO)]
+    assert re.fullmatch(
+        rf"wslab: error: {re.escape(str(binary))}: binary data \(\d+% of its first bytes are no text\), "
+        r"not a text log \(only plain and gzip logs are read\)\n",
+        err,
+    ), err
+
+
+@pytest.mark.parametrize("mode", [[], ["--by", "kind"]], ids=["streamed", "parsed"])
+def test_each_log_is_opened_once(capsys, monkeypatch, mode) -> None:
+    from wslab.logs.reading import opened
+
+    opens: list[object] = []
+    real = opened.open_source
+
+    def counting(source):
+        opens.append(source)
+        return real(source)
+
+    monkeypatch.setattr(opened, "open_source", counting)
+    code, _, _ = _run(capsys, str(ISO), *mode)
+    assert code == 0 and opens == [str(ISO)]
 
 
 def test_unknown_format_lists_the_formats_read(capsys, tmp_path: Path) -> None:

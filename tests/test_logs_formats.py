@@ -24,10 +24,9 @@ import pytest
 
 from wslab.cli import main
 from wslab.errors import WslabError
-from wslab.logs import parse_log, parse_logs, scan_summary, summarize
-from wslab.logs import summary as summary_module
+from wslab.logs import parse_log, parse_logs, scan_summary, scan_tally, summarize
 from wslab.logs.formats import FORMATS, detect_format
-from wslab.logs.summary import scan_tally
+from wslab.logs.scanning import stream as stream_module
 
 pytestmark = pytest.mark.pins_independent
 
@@ -271,7 +270,7 @@ def test_both_paths_agree_on_chunks_and_parallel_ranges(tmp_path: Path, monkeypa
         assert scan_summary([io.BytesIO(data)], jobs=1, chunk_size=701) == whole
         big = tmp_path / name
         big.write_bytes(data * 30)
-        monkeypatch.setattr(summary_module, "PARALLEL_MIN_BYTES", 1)
+        monkeypatch.setattr(stream_module, "PARALLEL_MIN_BYTES", 1)
         parallel = scan_tally([big], jobs=3)
         assert parallel.formats == [DETECTED[name]]
         assert parallel.as_dict() == summarize(parse_log(big))
@@ -355,6 +354,23 @@ def test_bad_format_value_in_the_library() -> None:
         with pytest.raises(WslabError, match="unknown log format 'apache'"):
             call()
     assert set(FORMATS) == {"werkzeug", "gunicorn-access", "gunicorn-error", "nginx"}
+
+
+def test_every_format_module_is_in_the_registry() -> None:
+    # A format is one module under wslab/logs/formats/ that lists its formats in FORMATS;
+    # the registry holds exactly those, in --format order.
+    import importlib
+    import pkgutil
+
+    import wslab.logs.formats as package
+
+    provided = [
+        fmt.name
+        for info in pkgutil.iter_modules(package.__path__)
+        for fmt in getattr(importlib.import_module(f"{package.__name__}.{info.name}"), "FORMATS", ())
+    ]
+    assert sorted(provided) == sorted(FORMATS) and len(provided) == len(FORMATS)
+    assert list(FORMATS) == ["werkzeug", "gunicorn-access", "gunicorn-error", "nginx"]
 
 
 # -- foreign lines --------------------------------------------------------------------

@@ -13,7 +13,7 @@ from conftest_logs import BAD_SYNTAX, raw_statuses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wslab.logs import parse_log, scan_summary, summarize
-from wslab.logs import summary as summary_module
+from wslab.logs.scanning import stream as stream_module
 
 pytestmark = pytest.mark.pins_independent
 
@@ -216,16 +216,16 @@ def test_chunk_size_does_not_change_counts(chunk_size: int, name: str) -> None:
 def test_parallel_ranges_give_the_hand_counted_numbers(tmp_path: Path, monkeypatch) -> None:
     log = tmp_path / "big.log"
     log.write_bytes((ISO + b"garbage line\n" + THREAD) * 50)
-    monkeypatch.setattr(summary_module, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(stream_module, "PARALLEL_MIN_BYTES", 1)
     ranges: list[int] = []
-    split = summary_module.split_offsets
+    split = stream_module.split_offsets
 
     def recording_split(path: Path, parts: int) -> list[int]:
         offsets = split(path, parts)
         ranges.append(len(offsets) - 1)
         return offsets
 
-    monkeypatch.setattr(summary_module, "split_offsets", recording_split)
+    monkeypatch.setattr(stream_module, "split_offsets", recording_split)
     # per repetition: iso.log and thread.log (8 x 200, 2 x 400, 1 x 404, 4 x 500 each), one foreign line
     expected = {"200": 16 * 50, "400": 4 * 50, "404": 2 * 50, "500": 8 * 50}
     sequential = scan_summary([log], jobs=1)

@@ -1,7 +1,7 @@
 """The streaming summary's fast paths give the counts of the plain regex passes, line for line.
 
-:mod:`wslab.logs.linestarts` (numpy) pre-filters a chunk's lines and
-:func:`wslab.logs.scan.find_tracebacks` reuses the match of a traceback that
+:mod:`wslab.logs.scanning.linestarts` (numpy) pre-filters a chunk's lines and
+:func:`wslab.logs.scanning.tracebacks.find_tracebacks` reuses the match of a traceback that
 repeats. Each is checked here against what it replaces, and the whole summary
 against per-line regexes of these tests' own on a generated incident log.
 """
@@ -18,12 +18,13 @@ import pytest
 from conftest_logs import BAD_SYNTAX, WRITE_ERROR_LINE, raw_statuses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wslab.logs import scan, scan_summary
-from wslab.logs import summary as summary_module
+from wslab.logs import parse_log, scan_summary
 from wslab.logs.formats import FORMATS
-from wslab.logs.linestarts import line_starts
-from wslab.logs.parser import parse_log
-from wslab.logs.sources import Chunk
+from wslab.logs.reading.sources import Chunk
+from wslab.logs.scanning import stream as stream_module
+from wslab.logs.scanning import tracebacks
+from wslab.logs.scanning.chunks import find_unparsed
+from wslab.logs.scanning.linestarts import line_starts
 
 pytestmark = pytest.mark.pins_independent
 
@@ -91,10 +92,10 @@ def test_line_starts_agree_with_the_regex_passes(lines: list[bytes], name: str) 
     assert starts.lines == chunk.buf.count(b"\n")
     if starts.record_starts is not None:
         assert starts.record_starts == [m.start() for m in RECORD_OPENER.finditer(chunk.buf)]
-    blocks = scan.find_tracebacks(chunk, starts.record_starts)
-    assert blocks == scan.find_tracebacks(chunk)
-    spans = scan.message_spans(blocks)
-    assert scan.find_unparsed(chunk, spans, fmt, starts.candidates) == scan.find_unparsed(chunk, spans, fmt)
+    blocks = tracebacks.find_tracebacks(chunk, starts.record_starts)
+    assert blocks == tracebacks.find_tracebacks(chunk)
+    spans = tracebacks.message_spans(blocks)
+    assert find_unparsed(chunk, spans, fmt, starts.candidates) == find_unparsed(chunk, spans, fmt)
 
 
 @FUZZ
@@ -151,7 +152,7 @@ FOLLOWERS = [
 def test_a_repeated_traceback_gives_what_the_regex_gives(followers: list[int]) -> None:
     lines = [line for k in followers for line in REPEATED + FOLLOWERS[k]]
     chunk = _chunk(lines)
-    reused = scan.find_tracebacks(chunk)
+    reused = tracebacks.find_tracebacks(chunk)
     fresh = _without_reuse(chunk)
     assert reused == fresh
     assert len(reused) == len(followers)
@@ -162,14 +163,14 @@ def test_a_repeated_traceback_gives_what_the_regex_gives(followers: list[int]) -
         assert record.final.message.rstrip() == expected
 
 
-def _without_reuse(chunk: Chunk) -> list[scan.Traceback]:
+def _without_reuse(chunk: Chunk) -> list[tracebacks.Traceback]:
     """find_tracebacks with every section matched by the regex (no reuse of earlier matches)."""
-    original = scan._Repeat.after
+    original = tracebacks._Repeat.after
     try:
-        scan._Repeat.after = staticmethod(lambda *args: None)  # type: ignore[method-assign]
-        return scan.find_tracebacks(chunk)
+        tracebacks._Repeat.after = staticmethod(lambda *args: None)  # type: ignore[method-assign]
+        return tracebacks.find_tracebacks(chunk)
     finally:
-        scan._Repeat.after = original  # type: ignore[method-assign]
+        tracebacks._Repeat.after = original  # type: ignore[method-assign]
 
 
 def _bench_generate():
@@ -185,7 +186,7 @@ def incident_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     size that takes the numpy path)."""
     path = tmp_path_factory.mktemp("bench") / "webapp.log"
     _bench_generate()(path, 40_000)
-    assert path.stat().st_size > 2 * summary_module.VECTOR_MIN_BYTES
+    assert path.stat().st_size > 2 * stream_module.VECTOR_MIN_BYTES
     return path
 
 
@@ -205,14 +206,14 @@ def _per_line_counts(data: bytes) -> dict:
 def test_fast_path_counts_are_the_per_line_counts(incident_log: Path, monkeypatch, jobs: int) -> None:
     expected = _per_line_counts(incident_log.read_bytes())
     assert expected["write_before_start_response"] > 500 and expected["bad_request_syntax_lines"] > 100
-    monkeypatch.setattr(summary_module, "PARALLEL_MIN_BYTES", 1)  # two ranges of over 2 MB each
+    monkeypatch.setattr(stream_module, "PARALLEL_MIN_BYTES", 1)  # two ranges of over 2 MB each
     fast = scan_summary([incident_log], jobs=jobs)
     assert {key: fast[key] for key in expected} == expected
 
 
 def test_fast_and_plain_paths_give_the_same_summary(incident_log: Path, monkeypatch) -> None:
     fast = scan_summary([incident_log], jobs=1)
-    monkeypatch.setattr(summary_module, "VECTOR_MIN_BYTES", 1 << 62)  # regexes alone
+    monkeypatch.setattr(stream_module, "VECTOR_MIN_BYTES", 1 << 62)  # regexes alone
     plain = scan_summary([incident_log], jobs=1)
     assert fast == plain
     assert Counter(plain["status_counts"]) == raw_statuses(incident_log.read_bytes())
@@ -223,12 +224,12 @@ def test_fast_and_plain_paths_give_the_same_summary(incident_log: Path, monkeypa
 def test_small_chunks_on_the_fast_path_give_the_plain_summary(lines: list[bytes]) -> None:
     data = b"\n".join(line.replace(b"\n", b"") for line in lines)
     plain = scan_summary([io.BytesIO(data)], jobs=1)
-    saved = summary_module.VECTOR_MIN_BYTES
+    saved = stream_module.VECTOR_MIN_BYTES
     try:
-        summary_module.VECTOR_MIN_BYTES = 0
+        stream_module.VECTOR_MIN_BYTES = 0
         fast = scan_summary([io.BytesIO(data)], jobs=1)
     finally:
-        summary_module.VECTOR_MIN_BYTES = saved
+        stream_module.VECTOR_MIN_BYTES = saved
     assert fast == plain
     parsed = parse_log(io.BytesIO(data))
     assert fast["lines"] == parsed.lines and fast["unparsed_lines"] == parsed.unparsed_lines

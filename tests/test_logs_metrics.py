@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 from wslab.errors import WslabError
-from wslab.logs.buckets import parse_bucket
+from wslab.logs.analysis.buckets import parse_bucket
 from wslab.logs import (
     ERROR_RATE_DEFINITION,
     assign_phases,

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from wslab.cli import main
 from wslab.errors import WslabError
-from wslab.logs import analyze_log, locate_log
+from wslab.logs import analyze, analyze_log, find_input, locate_log
 from wslab.paths import DATA_DIR, KIT_ROOT
 from wslab.study.incident.recorded import load_manifest, users_sent
 
@@ -140,6 +140,16 @@ def test_a_path_as_given_comes_first(tmp_path: Path, monkeypatch) -> None:
     assert analyze_log(str(LOGS / "before.log")).summary["server_errors"] == 20  # absolute
 
 
+def test_find_input_looks_as_given_then_under_the_kit(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert find_input("data/logs/before.log") == KIT_ROOT / "data" / "logs" / "before.log"
+    assert find_input("data/logs/none.log") is None
+    assert find_input(tmp_path / "none.log") is None
+    (tmp_path / "requirements.txt").write_text("flask\n")
+    assert find_input("requirements.txt") == Path("requirements.txt")
+    assert find_input("data", root=tmp_path / "elsewhere") is None
+
+
 def test_a_missing_path_names_both_places(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(WslabError) as raised:
@@ -151,6 +161,20 @@ def test_a_missing_path_names_both_places(tmp_path: Path, monkeypatch, capsys) -
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
     assert str(tmp_path / "logs" / "none.log") in err and str(KIT_ROOT / "logs" / "none.log") in err
+
+
+def test_the_cli_and_analyze_log_share_one_pipeline(capsys) -> None:
+    log = LOGS / "guard.log"
+    code = main(["analyze", str(log), "--by", "kind", "--json"])
+    printed = json.loads(capsys.readouterr().out)
+    assert code == 0
+    overview = analyze_log(log)
+    analysis = analyze([str(log)])
+    for key in ("formats", "by", "table"):
+        printed.pop(key)
+    assert analysis.summary == printed == {k: v for k, v in overview.summary.items() if k != "bucket_seconds"}
+    assert analysis.table("kind").equals(overview.by_kind)
+    assert analyze([str(log)], rows=False).summary == analysis.summary
 
 
 # -- deploys and buckets ----------------------------------------------------------------

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from conftest_logs import TRACEBACK_ROUTES, produce_traceback_log
 from wslab.logs import parse_log, scan_summary, summarize
-from wslab.logs import summary as summary_module
+from wslab.logs.scanning import stream as stream_module
 
 SAMPLES = Path(__file__).parent / "logsamples"
 ROUTES = [route for route, _, _ in TRACEBACK_ROUTES]
@@ -258,7 +258,7 @@ def test_small_chunks_and_parallel_ranges(tmp_path: Path, monkeypatch) -> None:
     assert _picked(small, EXPECTED) == EXPECTED
     big = tmp_path / "big.log"
     big.write_bytes((data.rstrip(b"\n") + b"\n") * 40)
-    monkeypatch.setattr(summary_module, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(stream_module, "PARALLEL_MIN_BYTES", 1)
     parallel = scan_summary([big], jobs=3)
     assert parallel["chained_tracebacks"] == 7 * 40
     assert parallel["exception_chains"][0] == {"chain": ["KeyError", "RuntimeError"], "count": 2 * 40}

@@ -120,7 +120,7 @@ def test_code_hash_ignores_line_endings_and_outputs() -> None:
 
 def test_library_hash_covers_library_data_and_pins(tmp_path: Path) -> None:
     names = {p.relative_to(notebook_stamp.KIT_ROOT).as_posix() for p in library_files()}
-    assert "lib/wslab/teach/exercises.py" in names and "requirements/incident.txt" in names
+    assert "lib/wslab/model/kinds.py" in names and "requirements/incident.txt" in names
     assert "data/logs/before.log" in names
     assert not any("__pycache__" in n for n in names)
     (tmp_path / "lib" / "wslab").mkdir(parents=True)

@@ -57,6 +57,12 @@ def test_reproduce_before_counts_match_the_log(tmp_path):
     assert result["sent"]["socketio_connections"]["websocket"] == ws
     assert result["sent"]["socketio_connections"]["upgrade"] == upgrade
     assert result["sent"]["users"]["http"] == http
+    # per kind of request line, in the parser's order and with its labels
+    by_kind = {row["kind"]: row for row in result["log"]["by_kind"]}
+    assert list(by_kind) == ["direct websocket", "upgraded websocket", "polling", "page"]
+    assert by_kind["direct websocket"]["server_errors"] == ws
+    assert by_kind["direct websocket"]["write_before_start_response"] == ws
+    assert by_kind["upgraded websocket"]["server_errors"] == 0
 
 
 def test_reproduce_text_report(tmp_path):
@@ -66,6 +72,8 @@ def test_reproduce_text_report(tmp_path):
     assert "variant   guard" in done.stdout
     assert "5xx lines: 0" in done.stdout
     assert "error rate = 5xx request lines / all request lines" in done.stdout
+    table = done.stdout.split("request kind", 1)[1].splitlines()[1:]
+    assert [line[:32].rstrip() for line in table] == ["direct websocket", "upgraded websocket", "polling", "page"]
 
 
 def test_unknown_variant_is_one_line(tmp_path):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,16 +23,9 @@ import requests
 from wslab.lab import pids
 from wslab.lab.redis_backend import free_port, start_redis_server
 from wslab.teach import reset
+from wslab.waiting import wait_until
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
-
-
-def wait_until(condition, timeout: float = 20.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -95,11 +87,11 @@ def test_a_process_that_ignores_sigterm_gets_sigkill(run_dir: Path) -> None:
 
 def test_a_reused_pid_is_left_alone(run_dir: Path, spawn) -> None:  # type: ignore[no-untyped-def]
     decoy = spawn(SLEEPER)
-    ticks = pids.start_ticks(decoy.pid)
-    assert ticks is not None
+    started = pids.start_time(decoy.pid)
+    assert started is not None
     # A record for this pid from a process that started at another moment: the pid was reused.
     run_dir.mkdir(parents=True)
-    (run_dir / f"{decoy.pid}.json").write_text(json.dumps({"pid": decoy.pid, "start_ticks": ticks - 1,
+    (run_dir / f"{decoy.pid}.json").write_text(json.dumps({"pid": decoy.pid, "started": started - 1,
                                                            "what": "long gone"}))
     assert pids.stop_all(timeout=1) == []
     assert alive(decoy)
@@ -156,8 +148,8 @@ def test_reset_stops_the_kits_server_and_clears_only_its_keys(
     server = spawn([sys.executable, "-m", "wslab", "serve", "--port", str(port), "--redis-url", "fakeredis",
                     "--log", str(tmp_path / "serve.log")])
     decoy = spawn([*SLEEPER, "wslab serve", "--port", str(port)])
-    wait_until(lambda: (run_dir / f"{server.pid}.json").exists(), what="wslab serve to register")
-    wait_until(lambda: _answers(port), what="wslab serve to answer")
+    wait_until(lambda: (run_dir / f"{server.pid}.json").exists(), 20, what="wslab serve to register")
+    wait_until(lambda: _answers(port), 20, what="wslab serve to answer")
     reports, logs, workspace = tmp_path / "reports", tmp_path / "logs", tmp_path / "workspace"
     for folder in (reports, logs, workspace):
         (folder / "sub").mkdir(parents=True)
@@ -190,7 +182,7 @@ def test_a_serve_stopped_while_it_starts_still_stops_cleanly(run_dir: Path, spaw
     port = free_port()
     server = spawn([sys.executable, "-m", "wslab", "serve", "--port", str(port), "--redis-url", "fakeredis",
                     "--log", str(tmp_path / "serve.log")])
-    wait_until(lambda: (run_dir / f"{server.pid}.json").exists(), what="wslab serve to register")
+    wait_until(lambda: (run_dir / f"{server.pid}.json").exists(), 20, what="wslab serve to register")
     stopped = pids.stop_all(timeout=30)  # at once: the stack may still be starting
     assert [r.pid for r in stopped] == [server.pid]
     assert server.wait(timeout=30) == 0

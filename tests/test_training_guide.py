@@ -8,7 +8,6 @@ and checks that every notebook path a track names exists.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 

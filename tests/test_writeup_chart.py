@@ -5,16 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from wslab.logs.charts import FAILED_COLOUR
-from wslab.teach.writeup_chart import DIRECT_KIND, plot_writeup_fix
+from wslab.logs import FAILED_COLOUR
+from wslab.teach.writeup_chart import plot_writeup_fix
 
 pytestmark = pytest.mark.pins_independent
 
 
 def _tables() -> tuple[pd.DataFrame, pd.DataFrame]:
     by_kind = pd.DataFrame(
-        [("before", DIRECT_KIND, 5, 5), ("before", "page (plain HTTP)", 65, 0),
-         ("writeup-fix", DIRECT_KIND, 5, 4), ("writeup-fix", "page (plain HTTP)", 65, 0)],
+        [("before", "direct websocket", 5, 5), ("before", "page", 65, 0),
+         ("writeup-fix", "direct websocket", 5, 4), ("writeup-fix", "page", 65, 0)],
         columns=["variant", "kind", "requests", "server_errors"]).set_index(["variant", "kind"])
     sessions = pd.DataFrame({"socketio_users": [8, 8], "connect_handler_saw_user": [8, 0]},
                             index=pd.Index(["before", "writeup-fix"], name="variant"))

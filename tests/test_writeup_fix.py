@@ -69,9 +69,9 @@ def run(variant: str, log: Path, errors: int, users: dict[str, int], seen: int) 
     return {"log_path": str(log), "sent": {"users": users, "session_seen_by_connect": seen,
                                            "socketio_write_seen_over_http": 0},
             "log": {"server_errors": errors, "write_before_start_response": errors, "by_kind": [
-                {"kind": "socket.io websocket, no sid", "requests": 2, "server_errors": errors,
+                {"kind": "direct websocket", "requests": 2, "server_errors": errors,
                  "write_before_start_response": errors},
-                {"kind": "page (plain HTTP)", "requests": 9, "server_errors": 0, "write_before_start_response": 0}]}}
+                {"kind": "page", "requests": 9, "server_errors": 0, "write_before_start_response": 0}]}}
 
 
 @pytest.fixture
@@ -100,5 +100,5 @@ def test_handler_sessions_counts_socketio_users_only(results: dict[str, Any]) ->
 def test_log_counts_by_kind_stacks_the_runs(results: dict[str, Any]) -> None:
     table = log_counts_by_kind(results)
     assert table.index.names == ["variant", "kind"]
-    assert table.loc[("writeup-fix", "page (plain HTTP)"), "requests"] == 9
+    assert table.loc[("writeup-fix", "page"), "requests"] == 9
     assert len(table) == 4

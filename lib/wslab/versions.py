@@ -1,11 +1,14 @@
 """The versions of the stack's packages: in this interpreter, in another one, or in a requirements file.
 
 :func:`stack_versions` reads this interpreter.  :func:`installed_versions`
-reads any interpreter by running it (``importlib.metadata`` in a
-subprocess), and :func:`required_versions` reads what a requirements file
+reads any interpreter by running it (:func:`probe_versions`: ``importlib.metadata``
+in a subprocess), and :func:`required_versions` reads what a requirements file
 asks for (:mod:`packaging.requirements`, ``-r``/``-c`` includes followed
 relative to the file that names them), each as one :class:`Wanted` per
-package: an exact version, a range, or nothing at all.
+package: an exact version, a range, or nothing at all.  :func:`parse_pin` and
+:func:`package_name` read one ``NAME==VERSION`` pin and one package name the
+same way; names are compared as the package index compares them
+(:func:`canonical`, :func:`packaging.utils.canonicalize_name`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 
 from wslab.errors import WslabError
 
@@ -34,15 +41,18 @@ DEPLOYMENT_PACKAGES: tuple[str, ...] = (
 #: How long another interpreter may take to report its versions.
 INTERPRETER_TIMEOUT = 60.0
 
+#: Run in another interpreter: the version of each distribution named in argv (all when none is).
 _READ_VERSIONS = (
     "import json, sys\n"
-    "from importlib.metadata import PackageNotFoundError, version\n"
+    "from importlib.metadata import PackageNotFoundError, distributions, version\n"
     "found = {}\n"
     "for name in sys.argv[1:]:\n"
     "    try:\n"
     "        found[name] = version(name)\n"
     "    except PackageNotFoundError:\n"
     "        found[name] = None\n"
+    "if len(sys.argv) == 1:\n"
+    "    found = {d.metadata['Name']: d.version for d in distributions() if d.metadata['Name']}\n"
     "print(json.dumps({'python': '.'.join(map(str, sys.version_info[:3])), 'versions': found}))\n"
 )
 
@@ -63,7 +73,32 @@ def stack_versions() -> dict[str, str]:
 
 def canonical(name: str) -> str:
     """A package name as the index compares names: lower case, runs of ``-_.`` as ``-``."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return str(canonicalize_name(name))
+
+
+def _requirement(text: str) -> Requirement | None:
+    try:
+        return Requirement(text.strip())
+    except InvalidRequirement:
+        return None
+
+
+def package_name(text: str) -> str:
+    """*text* as a canonical package name; anything that is not a bare name is a :class:`WslabError`."""
+    found = _requirement(text)
+    if found is None or found.name != text.strip() or found.extras or found.specifier or found.url or found.marker:
+        raise WslabError(f"{text!r} is not a package name")
+    return canonical(found.name)
+
+
+def parse_pin(text: str) -> tuple[str, str]:
+    """``"Werkzeug==2.3.8"`` -> ``("werkzeug", "2.3.8")``; anything else is a :class:`WslabError`."""
+    found = _requirement(text)
+    specs = list(found.specifier) if found is not None else []
+    if (found is None or found.extras or found.url or found.marker or len(specs) != 1
+            or specs[0].operator != "==" or "*" in specs[0].version):
+        raise WslabError(f"malformed pin {text!r}: write NAME==VERSION, e.g. werkzeug==2.3.8")
+    return canonical(found.name), specs[0].version
 
 
 @dataclass(frozen=True)
@@ -87,13 +122,40 @@ class Wanted:
         return self.version is None and self.specifier is None
 
 
+def probe_versions(python: str | Path, packages: Sequence[str] = ()) -> tuple[str, dict[str, str | None]]:
+    """Run *python* and read its Python version and each of *packages*' installed version there.
+
+    Versions come back by canonical name (``None`` for a package that is not
+    installed); with no *packages*, every installed distribution.  An
+    interpreter that cannot be started, fails, or prints no answer is one
+    :class:`WslabError`.
+    """
+    try:
+        done = subprocess.run([str(python), "-c", _READ_VERSIONS, *packages], capture_output=True,
+                              text=True, timeout=INTERPRETER_TIMEOUT, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise WslabError(f"--python {python} did not answer within {INTERPRETER_TIMEOUT:.0f} s") from None
+    except OSError as exc:
+        raise WslabError(f"--python {python} does not run: {exc.strerror or exc}") from None
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    if done.returncode != 0:
+        raise WslabError(f"--python {python} does not run as Python (exit {done.returncode}"
+                         f"{': ' + lines[-1].strip() if lines else ''})")
+    try:
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+        found = {canonical(name): found for name, found in dict(answer["versions"]).items()}
+        return str(answer["python"]), found
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        raise WslabError(f"--python {python} printed no list of versions (is it a Python interpreter?)") from None
+
+
 def installed_versions(python: str | Path | None = None,
                        packages: Sequence[str] = DEPLOYMENT_PACKAGES) -> tuple[str, dict[str, Wanted]]:
     """The Python version of *python* and each package's installed version there.
 
-    *python* is run in a subprocess (default: this interpreter, read in
-    process).  An interpreter that cannot be started, fails, or prints no
-    answer is one :class:`WslabError`.
+    *python* is run in a subprocess (:func:`probe_versions`; default: this
+    interpreter, read in process).  An interpreter that cannot be started,
+    fails, or prints no answer is one :class:`WslabError`.
     """
     names = [canonical(p) for p in packages]
     if python is None:
@@ -105,22 +167,7 @@ def installed_versions(python: str | Path | None = None,
                 found[name] = None
         python_version = platform.python_version()
     else:
-        try:
-            done = subprocess.run([str(python), "-c", _READ_VERSIONS, *names], capture_output=True,
-                                  text=True, timeout=INTERPRETER_TIMEOUT, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise WslabError(f"--python {python} did not answer within {INTERPRETER_TIMEOUT:.0f} s") from None
-        except OSError as exc:
-            raise WslabError(f"--python {python} does not run: {exc.strerror or exc}") from None
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
-        if done.returncode != 0:
-            raise WslabError(f"--python {python} does not run as Python (exit {done.returncode}"
-                             f"{': ' + lines[-1].strip() if lines else ''})")
-        try:
-            answer = json.loads(done.stdout.strip().splitlines()[-1])
-            found, python_version = dict(answer["versions"]), str(answer["python"])
-        except (ValueError, KeyError, IndexError, TypeError):
-            raise WslabError(f"--python {python} printed no list of versions (is it a Python interpreter?)") from None
+        python_version, found = probe_versions(python, names)
     where = "installed"
     return python_version, {name: Wanted(name, found.get(name), None, where if found.get(name) else "")
                             for name in names}
@@ -149,8 +196,6 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
 def _read_requirements(path: Path, shown: str, seen: set[Path],
                        found: list[tuple[str, str, str | None, str]]) -> None:
     """Append ``(package, specifier, url, where)`` for every requirement in *path* and its includes."""
-    from packaging.requirements import InvalidRequirement, Requirement  # only reading files needs it
-
     if path.is_dir():
         raise WslabError(f"--requirements {shown} is a directory, not a requirements file")
     try:
@@ -196,8 +241,6 @@ def required_versions(path: str | Path,
     file, a directory, an include that does not exist, a line that is not a
     requirement, or two different pins of one package is one :class:`WslabError`.
     """
-    from packaging.specifiers import SpecifierSet
-
     path = Path(path)
     found: list[tuple[str, str, str | None, str]] = []
     _read_requirements(path, shown or str(path), set(), found)

@@ -2,8 +2,10 @@
 
 Each log's format is detected from its opening lines, or given with
 ``--format`` (see :mod:`wslab.logs.formats`). A relative LOG path is looked for
-in the current folder, then in the kit's folder (:func:`wslab.logs.inputs.locate_log`).
-Exit codes (see :mod:`wslab.logs.inputs`): 0 on success; 1 when the logs hold
+in the current folder, then in the kit's folder (:func:`wslab.logs.inputs.find_input`).
+The logs are read by :func:`wslab.logs.analyze`, the pipeline notebooks use too.
+Exit codes (see :mod:`wslab.logs.inputs` and :mod:`wslab.logs.analysis.pipeline`):
+0 on success; 1 when the logs hold
 nothing to analyze: an empty file, binary data (a compressed format other than
 gzip included), or no request lines of a known format (gunicorn error logs,
 which hold none, need only hold lines); 2 for usage errors: a missing file, a
@@ -21,18 +23,17 @@ import sys
 from typing import Any
 
 from wslab.errors import WslabError
-from wslab.logs.buckets import AUTO as AUTO_BUCKET
-from wslab.logs.buckets import WIDTHS, bucket_label
-from wslab.logs.fields import KINDS
+from wslab.logs.analysis.buckets import AUTO as AUTO_BUCKET
+from wslab.logs.analysis.buckets import WIDTHS, bucket_label
+from wslab.logs.analysis.pipeline import Analysis, analyze
 from wslab.logs.formats import AUTO, DETECT_LINES, FORMATS, get_format
-from wslab.logs.inputs import check_log_file, require_requests
+from wslab.logs.inputs import check_log_file
+from wslab.logs.parsing.fields import KINDS
 from wslab.logs.stats import ERROR_RATE_DEFINITION
 
 NAME = "analyze"
 HELP = "Count request lines, 5xx error rate and tracebacks in Werkzeug, gunicorn and nginx logs."
 GROUPINGS = ("phase", "minute", "time", "kind", "transport", "route")
-#: Groupings drawn as the rate over time; the others as one bar per group.
-TIME_CHARTS = (None, "minute", "time")
 FORMAT_CHOICES = (AUTO, *FORMATS)
 EPILOG = f"""\
 {ERROR_RATE_DEFINITION}.
@@ -139,34 +140,21 @@ def _bucket(value: str) -> str:
     return value
 
 
-def _detailed(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], Any]:
-    """Parse into DataFrames; return the summary, the files' formats and the per-group table (or ``None``)."""
-    from wslab.logs import charts, metrics
-    from wslab.logs.buckets import bucket_for
-    from wslab.logs.parser import parse_logs
-    from wslab.logs.summary import summarize
-
-    instants, names = metrics.parse_deploys(args.phase_at, what="--phase-at")
-    parsed = parse_logs(args.logs, format=args.format)
-    summary = summarize(parsed)
-    require_requests(summary, parsed.formats, parsed.binary, args.format)
-    requests = parsed.requests
-    phases = metrics.assign_phases(requests, phase_at=instants, markers=parsed.markers, names=names)
-    by = args.by or ("phase" if instants or not parsed.markers.empty else None)
-    width = bucket_for(requests["ts"], args.bucket)
+def _shown(analysis: Analysis, args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
+    """The summary to print (with the bucket width and deploys when they shape the output) and
+    the per-group table (or ``None``); saves the chart when ``--plot`` asks for one."""
+    summary = dict(analysis.summary)
+    if analysis.parsed is None:
+        return summary, None
+    by = args.by or analysis.grouping
     if by == "time" or args.plot:
-        summary["bucket_seconds"] = width.total_seconds()
-    if instants:
-        summary["phase_at"] = [instant.isoformat() for instant in instants]
-    freq = width if by == "time" else "1min"
-    table = metrics.error_rate_table(requests, by=by, phases=phases, freq=freq) if by else None
+        summary["bucket_seconds"] = analysis.bucket.total_seconds()
+    if analysis.deploy_at:
+        summary["phase_at"] = [instant.isoformat() for instant in analysis.deploy_at]
+    table = analysis.table(by) if by else None
     if args.plot:
-        if args.by in TIME_CHARTS:
-            fig = charts.plot_log_over_time(requests, bucket=width, deploy_at=instants, deploy_names=names)
-        else:
-            fig = charts.plot_rate_by_group(table, by=by)
-        fig.savefig(args.plot, dpi=150)
-    return summary, parsed.formats, table
+        analysis.chart(args.by).savefig(args.plot, dpi=150)
+    return summary, table
 
 
 def _percent(value: float | None) -> str:
@@ -219,14 +207,17 @@ def run(args: argparse.Namespace) -> int:
     jobs = _jobs(args.jobs)
     _format(args.format)
     args.bucket = _bucket(args.bucket)
-    if args.by or args.phase_at or args.plot:
-        summary, formats, table = _detailed(args)
-    else:
-        from wslab.logs.summary import scan_tally
-
-        tally = scan_tally(args.logs, jobs=jobs, format=args.format)
-        summary, formats, table = tally.as_dict(), tally.formats, None
-        require_requests(summary, formats, tally.binary, args.format)
+    analysis = analyze(
+        args.logs,
+        format=args.format,
+        deploy_at=args.phase_at,
+        bucket=args.bucket,
+        rows=bool(args.by or args.phase_at or args.plot),
+        jobs=jobs,
+        deploy_option="--phase-at",
+    )
+    summary, table = _shown(analysis, args)
+    formats = analysis.formats
     if args.json:
         summary["formats"] = formats
         if table is not None:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from wslab.errors import WslabError
+from wslab.logs.inputs import shown_path
 from wslab.diagnose import doctor
 from wslab.versions import installed_versions, required_versions
 
@@ -51,9 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                         help="with --url: per request and per connection (default: 10)")
     parser.add_argument("--matrix", type=Path, default=doctor.MATRIX_FILE, metavar="FILE",
-                        help=f"the matrix result to read (default: {doctor.shown_path(doctor.MATRIX_FILE)})")
+                        help=f"the matrix result to read (default: {shown_path(doctor.MATRIX_FILE)})")
     parser.add_argument("--bisect", type=Path, default=doctor.BISECT_FILE, metavar="FILE",
-                        help=f"the bisect result to read (default: {doctor.shown_path(doctor.BISECT_FILE)})")
+                        help=f"the bisect result to read (default: {shown_path(doctor.BISECT_FILE)})")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from wslab.commands.options import whole_number
+from wslab.model.records import MatrixRow
 from wslab.study.versions.matrix import RESULT_FILE, conclusions, design, rows_of, run_matrix, select
 from wslab.teach.matrix_charts import plot_outcomes, plot_session_visibility
 
@@ -41,19 +42,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress output")
 
 
-def _k(row: dict[str, Any], kind: str, key: str) -> str:
-    return f"{row[kind][key]}/{row[kind]['connections']}"
+def _k(row: MatrixRow, kind: str, key: str) -> str:
+    counts = row.counts[kind]
+    return f"{counts[key]}/{counts['connections']}"
 
 
 def text_table(rows: list[dict[str, Any]]) -> str:
-    """The rows as a fixed-width table, counts as k/n."""
+    """The rows (as ``matrix.json`` holds them) as a fixed-width table, counts as k/n."""
     lines = ["  ".join(name.ljust(width) for name, width in _COLUMNS).rstrip()]
-    for r in rows:
-        cells = [r["cell"], r["server"], r["variant"], r["werkzeug"], r["python_engineio"],
+    for r in map(MatrixRow.from_dict, rows):
+        cells = [r.cell, r.server, r.variant, r.werkzeug, r.python_engineio,
                  _k(r, "direct", "status_500"), _k(r, "direct", "status_101"),
                  _k(r, "direct", "not_logged"), _k(r, "direct", "status_400"),
                  _k(r, "upgrade", "status_500"),
-                 f"{r['session_visible_in_handler']}/{r['socketio_users']}"]
+                 f"{r.session_visible_in_handler}/{r.socketio_users}"]
         lines.append("  ".join(str(c).ljust(w) for c, (_, w) in zip(cells, _COLUMNS)).rstrip())
     return "\n".join(lines)
 

@@ -34,8 +34,7 @@ import pandas as pd
 
 from wslab.errors import WslabError
 from wslab.logs.formats import GUNICORN_ACCESS, GUNICORN_ERROR, WERKZEUG, LogFormat, detect_format
-from wslab.logs.parser import ParsedLog, parse_log
-from wslab.logs.summary import WRITE_BEFORE_START_RESPONSE
+from wslab.logs import WRITE_BEFORE_START_RESPONSE, ParsedLog, parse_log
 
 #: The query parameter that marks the checks' requests in the server's log.
 TOKEN_PARAM = "wslab-verify"

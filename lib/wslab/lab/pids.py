@@ -2,11 +2,11 @@
 
 Each long-lived process the kit starts (``wslab serve``, a ``redis-server``
 child, an experiment's subprocess) is registered as one small JSON file in
-:func:`wslab.paths.run_dir`, holding its pid and its start time as the kernel
-reports it (``/proc/PID/stat``, field 22).  A pid is only ever stopped if a
-process with that pid is alive *and* started at the recorded moment, so a pid
-the system has since given to another program is left alone.  Nothing here
-looks at command lines or process names.
+:func:`wslab.paths.run_dir`, holding its pid and its start time
+(:meth:`psutil.Process.create_time`).  A pid is only ever stopped if a process
+with that pid is alive (not a zombie) *and* started at the recorded moment, so
+a pid the system has since given to another program is left alone.  Nothing
+here looks at command lines or process names.
 """
 
 from __future__ import annotations
@@ -14,40 +14,40 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import psutil
+
 from wslab.paths import run_dir
+from wslab.waiting import WaitTimeout, wait_until
 
 
 @dataclass(frozen=True)
 class Started:
-    """One process the kit started: its pid, kernel start time and what it is."""
+    """One process the kit started: its pid, start time and what it is."""
 
     pid: int
-    start_ticks: int
+    started: float  #: :meth:`psutil.Process.create_time`, seconds since the epoch
     what: str
 
 
-def start_ticks(pid: int) -> int | None:
-    """When *pid* started, in clock ticks since boot (``None`` if no such process, or a zombie)."""
+def start_time(pid: int) -> float | None:
+    """When *pid* started (``None`` if no such process, or a zombie: exited, waiting to be reaped)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        process = psutil.Process(pid)
+        if process.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
+            return None
+        return process.create_time()
+    except psutil.Error:
         return None
-    # The command name (field 2) is in parentheses and may hold spaces: split after it.
-    fields = stat[stat.rindex(")") + 2:].split()
-    if fields[0] in ("Z", "X"):  # exited, waiting to be reaped: nothing left to stop
-        return None
-    return int(fields[19])
 
 
 def is_running(record: Started) -> bool:
     """Whether the process *record* describes is still the one alive under its pid."""
-    return start_ticks(record.pid) == record.start_ticks
+    return start_time(record.pid) == record.started
 
 
 def _path(pid: int, folder: Path | None = None) -> Path:
@@ -56,10 +56,10 @@ def _path(pid: int, folder: Path | None = None) -> Path:
 
 def register(pid: int, what: str, folder: Path | None = None) -> Started | None:
     """Record that the kit started *pid*; return the record (``None`` if it already exited)."""
-    ticks = start_ticks(pid)
-    if ticks is None:
+    started = start_time(pid)
+    if started is None:
         return None
-    record = Started(pid, ticks, what)
+    record = Started(pid, started, what)
     path = _path(pid, folder)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(asdict(record)) + "\n")
@@ -105,9 +105,10 @@ def stop_all(folder: Path | None = None, timeout: float = 5.0) -> list[Started]:
             unregister(record.pid, folder)
     for record in alive:
         _signal(record, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while any(is_running(r) for r in alive) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    try:
+        wait_until(lambda: not any(is_running(r) for r in alive), timeout)
+    except WaitTimeout:
+        pass  # the ones still running get SIGKILL
     for record in alive:
         if is_running(record):
             _signal(record, signal.SIGKILL)

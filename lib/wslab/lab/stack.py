@@ -1,4 +1,4 @@
-"""The in-process lab stack: Redis, the demo app and Werkzeug's threaded server.
+"""The lab stack: Redis, the demo app and a server, started and stopped as one.
 
 :class:`LabStack` is a context manager::
 
@@ -7,44 +7,40 @@
         ...                       # drive traffic at stack.url
         stack.wait_idle()         # every connection has ended and been logged
 
-It serves the app with :class:`werkzeug.serving.ThreadedWSGIServer`, the class
-``socketio.run(app)`` and ``app.run()`` use in threading mode, so requests go
-through the very ``WSGIRequestHandler.run_wsgi`` that logged the incident.  The
-server listens on an ephemeral 127.0.0.1 port unless you give one; with
-``debugger=True`` it serves the app inside Werkzeug's debugger, as
-``socketio.run(app, debug=True)`` does.  Records of
-the ``werkzeug``, ``wslab``, ``engineio.server`` and ``socketio.server`` loggers
-go to *log_path* in the incident's format (see :mod:`wslab.lab.logformat`).
+The server is one of :mod:`wslab.lab.servers`, by name; the default is
+Werkzeug's threaded dev server in this process (``werkzeug``, or
+``werkzeug-debug`` with ``debugger=True``: the app inside Werkzeug's debugger,
+as ``socketio.run(app, debug=True)`` serves it).  It listens on an ephemeral
+127.0.0.1 port unless you give one, and writes its log to *log_path* (a
+server with several logs names them after it).  A server that calls the app
+in this process gets it from the stack, built on the stack's Redis; one that
+runs it in a child process builds it there (with *redis_url*, or fakeredis
+inside the child), and the stack then has no :attr:`LabStack.demo` or
+:attr:`LabStack.redis` of its own.
 
 Only one stack runs per process, because they would share Werkzeug's logger:
 starting a stack stops any earlier one that is still running (a notebook cell
 run twice replaces its stack instead of leaking it).  On exit, also after an
 exception, it closes every Socket.IO connection, stops the server and its
-threads, stops a Redis child process and removes its handler.
+threads, stops a Redis child process and removes its log handler.
 """
 
 from __future__ import annotations
 
-import errno
 import logging
-import re
-import secrets
-import socket
 import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import requests
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from wslab.app.demo import DemoApp, create_app, session_interface
 from wslab.app.guard import WebSocketGuard
 from wslab.app.variants import Variant, get_variant
 from wslab.errors import WslabError
-from wslab.lab.logformat import LAB_LOGGERS, file_handler
 from wslab.lab.redis_backend import RedisHandle, open_redis
+from wslab.lab.servers import AppSpec, IdleReport, Server, factory
+from wslab.lab.servers.base import fresh_key_prefix
+from wslab.lab.servers.werkzeug import DroppedRequest, LabRequestHandler, LabServer, ReportedError
+
+__all__ = ["DroppedRequest", "LabRequestHandler", "LabServer", "LabStack", "ReportedError"]
 
 logger = logging.getLogger("wslab")
 
@@ -52,137 +48,33 @@ _active: list[LabStack] = []
 _active_lock = threading.Lock()
 
 
-@dataclass(frozen=True)
-class DroppedRequest:
-    """A request whose connection broke (reset, broken pipe) while Werkzeug handled it."""
-
-    method: str
-    target: str
-    error: str  #: the exception's class name, e.g. ``ConnectionResetError``
-
-
-@dataclass(frozen=True)
-class ReportedError:
-    """A traceback the app wrote to ``wsgi.errors`` (Werkzeug's debugger does) for a request."""
-
-    target: str
-    exception: str  #: the exception's class name, from the traceback's last line
-
-
-_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
-
-
-class _ErrorStream:
-    """``wsgi.errors`` for one request: written through, tracebacks also recorded."""
-
-    def __init__(self, stream: Any, server: LabServer, target: str) -> None:
-        self._stream, self._server, self._target = stream, server, target
-
-    def write(self, text: str) -> int:
-        if "Traceback (most recent call last)" in text:
-            lines = [line for line in text.splitlines() if line.strip()]
-            match = _EXCEPTION_LINE.match(lines[-1]) if lines else None
-            self._server.reported.append(ReportedError(self._target, match[1] if match else "?"))
-        return self._stream.write(text)
-
-    def writelines(self, lines: Any) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        self._stream.flush()
-
-
-class LabRequestHandler(WSGIRequestHandler):
-    """Werkzeug's request handler, recording the requests whose connection broke.
-
-    When the connection breaks while a request is handled, Werkzeug's
-    ``run_wsgi`` catches the ``ConnectionError`` and logs no traceback; if no
-    response had been started, it logs no access line either, even when the app
-    had already failed.  A browser that resets the connection as its tab closes
-    can do that to a WebSocket.  The lab keeps such requests in
-    :attr:`LabServer.dropped` so that a missing log line can be told from a
-    request that never came.
-    """
-
-    def make_environ(self) -> dict[str, Any]:
-        """Werkzeug's environ, with a ``wsgi.errors`` that records the tracebacks written to it.
-
-        Werkzeug's debugger writes the traceback of an exception it turned into
-        its 500 page to ``wsgi.errors`` (the server's stderr), not to the log;
-        the lab keeps the exception's name in :attr:`LabServer.reported`.
-        """
-        environ = super().make_environ()
-        environ["wsgi.errors"] = _ErrorStream(environ["wsgi.errors"], self.server, self.path)
-        return environ
-
-    def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
-        """Record the dropped request, then let Werkzeug carry on as it would."""
-        self.server.dropped.append(DroppedRequest(getattr(self, "command", "") or "",
-                                                  getattr(self, "path", "") or "",
-                                                  type(error).__name__))
-        super().connection_dropped(error, environ)
-
-
-class LabServer(ThreadedWSGIServer):
-    """Werkzeug's threaded server, counting requests still being handled."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, handler=LabRequestHandler, **kwargs)
-        self.in_flight = 0
-        self.handled = 0
-        self.dropped: list[DroppedRequest] = []
-        self.reported: list[ReportedError] = []
-        self.threads: set[threading.Thread] = set()
-        self._idle = threading.Condition()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._idle:
-            self.in_flight += 1
-        thread = threading.Thread(target=self.process_request_thread,
-                                  args=(request, client_address), daemon=True,
-                                  name=f"wslab-request-{client_address[1]}")
-        self.threads.add(thread)
-        thread.start()
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            with self._idle:
-                self.in_flight -= 1
-                self.handled += 1
-                self.threads.discard(threading.current_thread())
-                self._idle.notify_all()
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Block until no request is being handled; False if *timeout* passed first."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self.in_flight == 0, timeout)
-
-
 class LabStack:
-    """Redis + demo app + Werkzeug server, started on enter and fully stopped on exit."""
+    """Redis + demo app + a server, started on enter and fully stopped on exit.
+
+    *server* is a name from :data:`wslab.lab.servers.REGISTRY`; ``None`` picks
+    ``werkzeug``, or ``werkzeug-debug`` with *debugger*.
+    """
 
     def __init__(self, variant: Variant | str = "before", log_path: str | Path = "logs/webapp.log",
                  redis_url: str | None = None, port: int = 0, key_prefix: str | None = None,
                  page_transports: list[str] | None = None, allow_fake_redis: bool = True,
-                 keep_keys: bool = False, debugger: bool = False) -> None:
+                 keep_keys: bool = False, debugger: bool = False, server: str | None = None) -> None:
         self.variant = get_variant(variant) if isinstance(variant, str) else variant
         self.log_path = Path(log_path)
         self.redis_url = redis_url
         self.port = port
-        self.key_prefix = key_prefix or f"wslab:{secrets.token_hex(4)}:session:"
+        self.key_prefix = key_prefix or fresh_key_prefix()
         self.page_transports = page_transports
         self.allow_fake_redis = allow_fake_redis
         self.keep_keys = keep_keys
-        self.debugger = debugger
+        self.server_name = server or ("werkzeug-debug" if debugger else "werkzeug")
+        if debugger and self.server_name != "werkzeug-debug":
+            raise WslabError(f"the debugger is Werkzeug's: it cannot run on {self.server_name}")
+        self.debugger = self.server_name == "werkzeug-debug"
+        self._factory = factory(self.server_name)
         self.redis: RedisHandle | None = None
         self.demo: DemoApp | None = None
-        self.server: LabServer | None = None
-        self._thread: threading.Thread | None = None
-        self._handler: logging.Handler | None = None
-        self._saved_logger_state: dict[str, tuple[int, bool]] = {}
+        self.server: Server | None = None
         self._stopping = threading.Event()
 
     # -- life cycle -------------------------------------------------------
@@ -203,36 +95,20 @@ class LabStack:
         return self
 
     def _start(self) -> None:
-        self.server = self._bind()
-        if self.variant.session != "none" or self.redis_url:
-            self.redis = open_redis(self.redis_url, allow_fake=self.allow_fake_redis)
-        self.demo = create_app(self.variant, self.redis.client if self.redis else None,
-                               key_prefix=self.key_prefix, page_transports=self.page_transports)
-        self.server.app = self._served_app()
-        self._make_sleep_interruptible()
-        self._attach_log()
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="wslab-server", daemon=True)
-        self._thread.start()
-        self._wait_ready()
+        app = AppSpec(self.variant, self.redis_url, self.key_prefix, self.page_transports, builder=self._build)
+        self.server = self._factory(app, self.log_path, port=self.port)
+        self.server.start()
         logger.info("lab stack %s at %s, %s", self.variant.name, self.url,
                     self.redis.description if self.redis else "no Redis")
 
-    def _served_app(self) -> Any:
-        """The WSGI app the server calls: the Flask app, or the debugger around it.
-
-        With *debugger*, exactly what ``socketio.run(app, debug=True)`` serves in
-        threading mode (the reloader aside): ``app.debug`` is set and Flask's
-        ``app.run`` has ``run_simple`` wrap the Flask app in
-        ``DebuggedApplication(app, evalex=True)``, outside the Socket.IO
-        middleware and the guard.
-        """
-        if not self.debugger:
-            return self.demo.app
-        from werkzeug.debug import DebuggedApplication
-
-        self.demo.app.debug = True
-        return DebuggedApplication(self.demo.app, evalex=True)
+    def _build(self, app: AppSpec) -> DemoApp:
+        """The app for a server that calls it in this process, on the stack's own Redis."""
+        if self.variant.session != "none" or self.redis_url:
+            self.redis = open_redis(self.redis_url, allow_fake=self.allow_fake_redis)
+        self.demo = create_app(self.variant, self.redis.client if self.redis else None,
+                               key_prefix=app.key_prefix, page_transports=self.page_transports)
+        self._make_sleep_interruptible()
+        return self.demo
 
     def _make_sleep_interruptible(self) -> None:
         """Let Engine.IO's background sleeps (25 s ping timers) end when the stack stops.
@@ -246,57 +122,6 @@ class LabStack:
         if isinstance(getattr(eio, "_async", None), dict):
             eio._async = {**eio._async, "sleep": lambda seconds=0: self._stopping.wait(seconds)}
 
-    def _bind(self) -> LabServer:
-        """Bind the listening socket ourselves (one clear error if the port is taken)."""
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind(("127.0.0.1", self.port))
-            listener.listen(128)
-        except OSError as exc:
-            listener.close()
-            if exc.errno == errno.EADDRINUSE:
-                raise WslabError(f"port {self.port} on 127.0.0.1 is already in use") from None
-            raise WslabError(f"cannot listen on 127.0.0.1:{self.port}: {exc.strerror}") from None
-        try:
-            return LabServer("127.0.0.1", self.port, _not_ready, fd=listener.fileno())
-        finally:
-            listener.close()  # the server holds its own duplicate of the socket
-
-    def _attach_log(self) -> None:
-        self._handler = file_handler(self.log_path)
-        for name in LAB_LOGGERS:
-            log = logging.getLogger(name)
-            self._saved_logger_state[name] = (log.level, log.propagate)
-            if log.level == logging.NOTSET or log.level > logging.INFO:
-                log.setLevel(logging.INFO if name in ("werkzeug", "wslab") else logging.WARNING)
-            log.propagate = False
-            log.addHandler(self._handler)
-
-    def _detach_log(self) -> None:
-        if self._handler is None:
-            return
-        for name, (level, propagate) in self._saved_logger_state.items():
-            log = logging.getLogger(name)
-            log.removeHandler(self._handler)
-            log.setLevel(level)
-            log.propagate = propagate
-        self._handler.close()
-        self._handler = None
-        self._saved_logger_state.clear()
-
-    def _wait_ready(self, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if requests.get(self.url + "/healthz", timeout=2).ok:
-                    return
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise WslabError(f"the lab server at {self.url} did not answer within {timeout:.0f} s")
-            time.sleep(0.05)
-
     def stop(self, timeout: float = 15.0) -> None:
         """Close all connections, stop the server and Redis. Safe to call twice."""
         with _active_lock:
@@ -306,25 +131,17 @@ class LabStack:
         if self.demo is not None:
             self._close_engineio_sockets()
         if self.server is not None:
-            deadline = time.monotonic() + timeout
-            if self._thread is not None:
-                self.server.shutdown()
-                self._thread.join(timeout)
-            self.server.wait_idle(max(0.0, deadline - time.monotonic()))
-            for thread in list(self.server.threads):
-                thread.join(max(0.0, deadline - time.monotonic()))
-            self.server.server_close()
+            self.server.stop(timeout)
         if self.demo is not None:
             try:
                 self.demo.socketio.server.shutdown()
             except Exception:  # noqa: BLE001
                 pass
-        self._detach_log()
         if self.redis is not None:
             if self.redis.kind == "url" and not self.keep_keys:
                 self._delete_own_keys()
             self.redis.close()
-        self.server, self._thread, self.demo, self.redis = None, None, None, None
+        self.server, self.demo, self.redis = None, None, None
 
     def _close_engineio_sockets(self) -> None:
         """Close every Engine.IO connection without waiting for clients that already left."""
@@ -347,14 +164,16 @@ class LabStack:
         """Base URL of the running server, e.g. ``http://127.0.0.1:43121``."""
         if self.server is None:
             return "(stopped)"
-        return f"http://127.0.0.1:{self.server.socket.getsockname()[1]}"
+        return self.server.url
 
-    def wait_idle(self, timeout: float = 30.0) -> None:
-        """Wait until every request, WebSocket sessions included, has ended and been logged."""
+    def wait_idle(self, timeout: float = 30.0) -> IdleReport:
+        """Wait until every request, WebSocket sessions included, has ended and been logged.
+
+        Returns what the server counted (see :class:`wslab.lab.servers.IdleReport`).
+        """
         if self.server is None:
             raise WslabError("the lab stack is not running")
-        if not self.server.wait_idle(timeout):
-            raise WslabError(f"{self.server.in_flight} request(s) still open after {timeout:.0f} s")
+        return self.server.wait_idle(timeout)
 
     def mark_phase(self, name: str) -> None:
         """Write a ``phase: <name>`` marker line to the log (the analysis splits on it)."""
@@ -399,9 +218,3 @@ class LabStack:
             return []
         return sorted(k.decode() if isinstance(k, bytes) else k
                       for k in self.redis.client.scan_iter(match=self.key_prefix + "*", count=1000))
-
-
-def _not_ready(environ: dict, start_response: Any) -> list[bytes]:
-    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
-    return [b"starting\n"]
-

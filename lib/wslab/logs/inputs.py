@@ -1,64 +1,59 @@
-"""What a user hands the analysis, checked: where a log path points, and whether the file is a log at all.
+"""Where a path a user gives is looked for, and how a path is shown back.
 
-Each check fails with one :class:`~wslab.errors.WslabError` line, and the CLI's
-exit code is the error's: 2 for a path that is no readable file (missing, a
-directory, no permission), 1 for a file that holds nothing to analyze (empty,
-binary data, or lines of no format the kit reads).
+One policy for every file a user names (a log for ``wslab analyze`` and
+:func:`wslab.logs.analyze_log`, a requirements file for ``wslab doctor``):
+:func:`find_input` takes the path as given (absolute, or relative to the current
+folder), else relative to the kit's folder, so ``data/logs/before.log`` is found
+from ``notebooks/`` too. :func:`shown_path` shows a path relative to the kit's
+folder when it is inside it.
+
+For logs, :func:`locate_log` and :func:`check_log_file` fail with one
+:class:`~wslab.errors.WslabError` line, exit code 2, for a path that is no
+readable file (missing, a directory, no permission). What a readable file holds
+is checked as it is read (:mod:`wslab.logs.analysis.pipeline`): exit code 1 for
+a file with nothing to analyze.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from wslab.errors import WslabError
-from wslab.logs.formats import AUTO, FORMATS
 from wslab.paths import KIT_ROOT
 
 #: Exit code of a path that is no readable file.
 USAGE_EXIT = 2
-#: Exit code of a file that holds nothing to analyze.
-NOTHING_EXIT = 1
-#: How much of a source's start :func:`binary_kind` looks at.
-SNIFF_BYTES = 8192
-#: The share of bytes that are neither text nor UTF-8 above which data is binary.
-BINARY_SHARE = 0.30
-#: Compressed formats other than gzip (which is read), by their magic bytes.
-COMPRESSED = {
-    b"\xfd7zXZ\x00": ("xz", "xz -dk"),
-    b"BZh": ("bzip2", "bunzip2 -k"),
-    b"\x28\xb5\x2f\xfd": ("zstd", "zstd -d"),
-    b"PK\x03\x04": ("zip", "unzip"),
-    b"7z\xbc\xaf\x27\x1c": ("7z", "7z x"),
-}
-#: The command that decompresses each :func:`binary_kind` of :data:`COMPRESSED`.
-_DECOMPRESS = {f"{name}-compressed data": command for name, command in COMPRESSED.values()}
-#: Control bytes that text holds: tab, newlines, form feed and the escape of colour codes.
-_TEXT_CONTROLS = b"\t\n\r\x0b\x0c\x1b"
-_CONTROLS = bytes(b for b in [*range(0x20), 0x7F] if b not in _TEXT_CONTROLS)
+
+
+def find_input(path: str | os.PathLike[str], root: Path = KIT_ROOT) -> Path | None:
+    """The file or folder *path* names: as given (absolute, or relative to the current
+    folder) when it exists there, else relative to the kit's folder *root* when it exists
+    there; ``None`` when it is in neither place (an absolute path is looked for as given only)."""
+    given = Path(path)
+    if given.exists():
+        return given
+    if given.is_absolute():
+        return None
+    under_root = root / given
+    return under_root if under_root.exists() else None
 
 
 def locate_log(path: str | os.PathLike[str], root: Path = KIT_ROOT) -> Path:
-    """The file *path* names: as given (absolute, or relative to the current folder),
-    else relative to the kit's folder *root*, so ``data/logs/before.log`` is found
-    from ``notebooks/`` too.
+    """The file *path* names (:func:`find_input`).
 
     A path found in neither place raises :class:`~wslab.errors.WslabError`
     (exit code 2) naming both places tried. Directories are returned as found;
     :func:`check_log_file` rejects them.
     """
+    found = find_input(path, root)
+    if found is not None:
+        return found
     given = Path(path)
-    if given.exists():
-        return given
     if given.is_absolute():
         raise WslabError(f"no such log file: {given}", exit_code=USAGE_EXIT)
-    under_root = root / given
-    if under_root.exists():
-        return under_root
     raise WslabError(
-        f"no such log file: {path} (looked in {Path.cwd() / given} and {under_root})", exit_code=USAGE_EXIT
+        f"no such log file: {path} (looked in {Path.cwd() / given} and {root / given})", exit_code=USAGE_EXIT
     )
 
 
@@ -80,65 +75,3 @@ def check_log_file(path: str | os.PathLike[str], root: Path = KIT_ROOT) -> Path:
     if not os.access(found, os.R_OK):
         raise WslabError(f"cannot read log file: {path} (permission denied)", exit_code=USAGE_EXIT)
     return found
-
-
-def binary_kind(head: bytes) -> str | None:
-    """What the start of a source looks like when it is not text, else ``None``.
-
-    A compressed format other than gzip is named by its magic bytes; other data is
-    binary when more than :data:`BINARY_SHARE` of its first :data:`SNIFF_BYTES`
-    bytes are control bytes (tab, newlines and the escape of colour codes aside)
-    or bytes that are no UTF-8. Logs with some damage (a few NUL bytes, stray
-    Latin-1) stay text.
-    """
-    for magic, (name, _) in COMPRESSED.items():
-        if head.startswith(magic):
-            return f"{name}-compressed data"
-    sample = head[:SNIFF_BYTES]
-    if not sample:
-        return None
-    controls = len(sample) - len(sample.translate(None, _CONTROLS))
-    undecodable = sample.decode("utf-8", "replace").count("\ufffd")
-    if sample[-3:].decode("utf-8", "ignore") != sample[-3:].decode("utf-8", "replace"):
-        undecodable -= 1  # a character cut by the end of the sample
-    share = (controls + max(0, undecodable)) / len(sample)
-    return f"binary data ({share:.0%} of its first bytes are no text)" if share > BINARY_SHARE else None
-
-
-def require_requests(
-    summary: Mapping[str, Any],
-    formats: Sequence[str],
-    binary: Mapping[str, str] | None = None,
-    format: str = AUTO,  # noqa: A002
-) -> None:
-    """Fail (exit code 1) for logs with nothing to analyze: no lines, binary data, or no
-    request lines in the format they were read in. A gunicorn error log, which holds
-    no request lines, needs only hold lines.
-
-    *summary* is the ``--json`` dictionary, *formats* the format each file was read
-    in, *binary* what :func:`binary_kind` said of each file that is not text and
-    *format* the format asked for (``"auto"``: detected).
-    """
-    files = ", ".join(summary["files"])
-    if summary["lines"] == 0:
-        raise WslabError(f"{files}: empty, no log lines to analyze", exit_code=NOTHING_EXIT)
-    if summary["request_lines"] or (formats and all(FORMATS[f].request is None for f in formats)):
-        return
-    if binary:
-        name, kind = next(iter(binary.items()))
-        hint = f"; decompress it first: {_DECOMPRESS[kind]} {name}" if kind in _DECOMPRESS else ""
-        text = f"{name}: {kind}, not a text log (only plain and gzip logs are read{hint})"
-        raise WslabError(text, exit_code=NOTHING_EXIT)
-    sample = (
-        f"; first unparsed line: {summary['unparsed_samples'][0]!r}" if summary["unparsed_samples"] else ""
-    )
-    labels = " or ".join(dict.fromkeys(FORMATS[f].label for f in formats if FORMATS[f].request is not None))
-    found = (
-        f"no {labels or 'Werkzeug'} request lines among {summary['lines']} lines "
-        f"({summary['unparsed_lines']} unparsed{sample})"
-    )
-    if format == AUTO:
-        known = ", ".join(FORMATS)
-        text = f"{files}: unknown log format, {found}; formats read: {known}"
-        raise WslabError(text, exit_code=NOTHING_EXIT)
-    raise WslabError(f"{files}: {found} (read as --format {format})", exit_code=NOTHING_EXIT)

@@ -1,26 +1,18 @@
 """The stack's packages and the field each one has in a recorded row.
 
 Package names are compared the way the package index compares them
-(:func:`packaging.utils.canonicalize_name`); :func:`canonical` is that function
-under the kit's name, so callers need not import :mod:`packaging` themselves.
+(:func:`wslab.versions.canonical`, which is :func:`packaging.utils.canonicalize_name`).
 """
 
 from __future__ import annotations
 
-from packaging.utils import canonicalize_name
+from wslab.versions import STACK_PACKAGES, canonical
 
-#: The packages whose versions decide how a WebSocket's end is logged, in table order.
-STACK_PACKAGES: tuple[str, ...] = (
-    "werkzeug", "flask", "flask-socketio", "python-socketio", "python-engineio", "simple-websocket",
-)
+__all__ = ["STACK_PACKAGES", "VERSION_FIELDS", "canonical", "field_of"]
+
 
 #: A recorded row's version field, by package (a Python identifier: ``-`` becomes ``_``).
 VERSION_FIELDS: dict[str, str] = {package: package.replace("-", "_") for package in STACK_PACKAGES}
-
-
-def canonical(name: str) -> str:
-    """*name* as the package index compares names: lower case, runs of ``-_.`` as one ``-``."""
-    return str(canonicalize_name(name))
 
 
 def field_of(package: str) -> str:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from wslab.logs.charts import FAILED_COLOUR, OK_COLOUR
+from wslab.logs import FAILED_COLOUR, OK_COLOUR
+from wslab.model.kinds import RequestKind
 
 #: The row of the per-kind table that holds the direct WebSocket requests.
-DIRECT_KIND = "socket.io websocket, no sid"
+DIRECT_KIND = RequestKind.DIRECT_WEBSOCKET
 
 
 def plot_writeup_fix(by_kind: pd.DataFrame, sessions: pd.DataFrame,

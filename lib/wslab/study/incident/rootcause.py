@@ -37,15 +37,18 @@ import requests
 import socketio
 
 from wslab.lab.logformat import file_handler
-from wslab.lab.stack import LabServer, LabStack
+from wslab.lab.servers.werkzeug import LabServer
+from wslab.lab.stack import LabStack
 from wslab.lab.traffic import Workload, run_workload
 from wslab.logs import parse_log
-from wslab.study.runs.variant_run import KIND_ORDER, count_log, read_log_portion, run_variant, with_kinds
+from wslab.model.kinds import RequestKind
+from wslab.study.runs.variant_run import count_log, read_log_portion, run_variant
 from wslab.study.incident.writeup import first_error_block, frame_key
 
 #: The incident's request, sent to the minimal app as a plain GET.
 INCIDENT_PATH = "/socket.io/?EIO=4&transport=websocket"
-DIRECT, UPGRADE = KIND_ORDER[0], KIND_ORDER[1]
+#: The two kinds of WebSocket request line, as the log parser labels them.
+DIRECT, UPGRADE = RequestKind.DIRECT_WEBSOCKET, RequestKind.UPGRADED_WEBSOCKET
 
 # -- the minimal app ------------------------------------------------------------------
 
@@ -253,7 +256,7 @@ def start_response_by_kind(calls: pd.DataFrame) -> pd.DataFrame:
 def websocket_statuses(calls: pd.DataFrame, log_path: str | Path) -> pd.DataFrame:
     """Per WebSocket kind: requests seen by the recorder, how many called ``start_response``,
     and the statuses the server logged for that kind (``{"500": 3}``), read from *log_path*."""
-    requests = with_kinds(parse_log(log_path).requests)
+    requests = parse_log(log_path).requests
     rows = []
     for kind in (DIRECT, UPGRADE):
         mine = calls[calls["kind"] == kind]
@@ -378,7 +381,7 @@ def session_visibility(log_dir: str | Path, variants: Iterable[str] = ("no-sessi
     return pd.DataFrame(rows).set_index("variant")
 
 
-def _status_lines(log_path: Path, kind: str, status: str) -> int:
+def _status_lines(log_path: Path, kind: RequestKind, status: str) -> int:
     """How many request lines of *kind* in *log_path* carry *status*."""
-    requests = with_kinds(parse_log(log_path).requests)
+    requests = parse_log(log_path).requests
     return int(((requests["kind"] == kind) & (requests["status"].astype(str) == status)).sum())

@@ -174,7 +174,7 @@ def rate_by_variant(table: pd.DataFrame) -> pd.DataFrame:
 
 def write_outputs(table: pd.DataFrame, out: Path) -> dict[str, Path]:
     """Write ``results.csv``, ``results.json`` and ``error_rate_by_variant.png`` into *out*."""
-    from wslab.logs.charts import plot_rate_by_group
+    from wslab.logs import plot_rate_by_group
 
     out.mkdir(parents=True, exist_ok=True)
     paths = {"csv": out / "results.csv", "json": out / "results.json",

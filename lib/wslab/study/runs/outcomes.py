@@ -34,7 +34,7 @@ from urllib.parse import parse_qs
 import pandas as pd
 
 from wslab.lab.traffic import CONNECTION_PARAM, TrafficReport
-from wslab.logs.parser import ParsedLog
+from wslab.logs import ParsedLog
 
 WRITE_BEFORE_START = "write() before start_response"
 

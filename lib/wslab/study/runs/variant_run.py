@@ -17,34 +17,9 @@ import pandas as pd
 from wslab.app.variants import get_variant
 from wslab.lab.stack import LabStack
 from wslab.lab.traffic import Workload, run_workload
-from wslab.logs import parse_log, summarize
+from wslab.logs import WRITE_BEFORE_START_RESPONSE, parse_log, summarize
+from wslab.model.kinds import RequestKind
 from wslab.versions import stack_versions
-
-WRITE_BEFORE_START = "write() before start_response"
-
-#: Request kinds, as the notebooks and ``wslab reproduce`` name them.
-KIND_ORDER = ("socket.io websocket, no sid", "socket.io websocket, with sid",
-              "socket.io polling", "page (plain HTTP)", "other")
-
-
-def request_kind(row: pd.Series) -> str:
-    """Name the kind of one parsed request line (see :data:`KIND_ORDER`)."""
-    transport = row.get("transport")
-    if transport == "websocket":
-        has_sid = pd.notna(row.get("sid")) and bool(row.get("sid"))
-        return "socket.io websocket, with sid" if has_sid else "socket.io websocket, no sid"
-    if transport == "polling":
-        return "socket.io polling"
-    if transport == "http":
-        return "page (plain HTTP)"
-    return "other"
-
-
-def with_kinds(requests: pd.DataFrame) -> pd.DataFrame:
-    """A copy of parsed request rows with a ``kind`` column (see :data:`KIND_ORDER`)."""
-    out = requests.copy()
-    out["kind"] = out.apply(request_kind, axis=1) if len(out) else pd.Series(dtype="string")
-    return out
 
 
 def read_log_portion(path: Path, offset: int) -> bytes:
@@ -55,21 +30,23 @@ def read_log_portion(path: Path, offset: int) -> bytes:
 
 
 def count_log(data: bytes) -> dict[str, Any]:
-    """Counts of one run's log lines: request lines, 5xx, tracebacks, per request kind."""
+    """Counts of one run's log lines: request lines, 5xx, tracebacks, per request kind.
+
+    ``by_kind`` has one row per :class:`~wslab.model.kinds.RequestKind`, in its
+    order, labelled by the kind the log parser gave each request line.
+    """
     parsed = parse_log(io.BytesIO(data))
     summary = summarize(parsed)
-    requests = with_kinds(parsed.requests)
+    requests = parsed.requests
     errors = parsed.errors
-    is_wbsr = errors["message"].astype(str).str.contains(WRITE_BEFORE_START, regex=False) \
+    is_wbsr = errors["message"].astype(str).str.contains(WRITE_BEFORE_START_RESPONSE, regex=False) \
         if len(errors) else pd.Series(dtype=bool)
     matched = errors.loc[is_wbsr, "request"].dropna().astype(int) if len(errors) else pd.Series(dtype=int)
     by_kind = []
-    for kind in KIND_ORDER:
+    for kind in RequestKind.ordered():
         rows = requests[requests["kind"] == kind]
-        if rows.empty and kind == "other":
-            continue
         by_kind.append({
-            "kind": kind,
+            "kind": kind.label,
             "requests": int(len(rows)),
             "server_errors": int(rows["server_error"].sum()),
             "write_before_start_response": int(matched.isin(rows.index).sum()),

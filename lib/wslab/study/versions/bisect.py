@@ -36,7 +36,7 @@ Cache
 Output
     :func:`run_bisect` copies each release's log to ``logs/`` in the output
     folder (default ``runs/<package>-<time>`` under :func:`bisect_dir`) and
-    writes ``bisect.json`` there (:meth:`BisectResult.as_dict`).
+    writes ``bisect.json`` there (:meth:`BisectResult.record`, saved by :mod:`wslab.model.records`).
 Failures
     bad input (an unknown package, a ``--from``/``--to`` that is not a release
     or gives an empty range, a malformed pin) is one
@@ -63,23 +63,26 @@ import os
 import platform
 import re
 import shutil
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from packaging.version import InvalidVersion, Version
-from tqdm import tqdm
 
 import wslab
 from wslab.errors import WslabError
 from wslab.lab import envs
+from wslab.model.packages import VERSION_FIELDS
+from wslab.model.records import BisectRecord, BisectRelease, load_bisect, save, write_json
 from wslab.paths import KIT_ROOT
+from wslab.progress import Bar
 from wslab.study.runs import envrun
+from wslab.study.versions.releases import final_releases, list_releases, releases_in, version_of
+from wslab.versions import canonical, package_name, parse_pin
 
 #: The variant, server and connection kind every release is measured with.
 VARIANT, SERVER, KIND = "before", "werkzeug", "direct"
@@ -87,35 +90,11 @@ VARIANT, SERVER, KIND = "before", "werkzeug", "direct"
 RESULT_FILE = "bisect.json"
 #: How long one release's run may take before it is reported failed.
 RUN_TIMEOUT = 300.0
-#: How long the package index may take to list a package's releases.
-LIST_TIMEOUT = 120.0
 #: Bumped when a cached record's layout changes, so old ones are not reused.
 CACHE_FORMAT = 1
 
-_UNREACHABLE = re.compile(r"NewConnectionError|Connection refused|Failed to establish|Max retries|"
-                          r"Could not fetch URL|connection error|Name or service not known|"
-                          r"Temporary failure in name resolution|timed out|ProxyError|SSLError|"
-                          r"Network is unreachable", re.I)
-
-
-@dataclass
-class ReleaseResult:
-    """One release: its direct-connection counts, or why it has none."""
-
-    version: str
-    #: :func:`wslab.study.runs.outcomes.outcome_counts` of the direct connections; ``{}`` if it failed.
-    direct: dict[str, int] = field(default_factory=dict)
-    cached: bool = False
-    error: str | None = None
-    #: The log's file name in the output folder's ``logs/`` (``None`` if it failed).
-    log: str | None = None
-    #: The exact versions the release's environment ran (the row's version fields).
-    versions: dict[str, str] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready description."""
-        return {"version": self.version, "direct": self.direct, "cached": self.cached,
-                "error": self.error, "log": self.log, "versions": self.versions}
+#: One release's result: its direct-connection counts, or why it has none (as ``bisect.json`` holds it).
+ReleaseResult = BisectRelease
 
 
 @dataclass
@@ -143,15 +122,15 @@ class BisectResult:
         return (f"wslab bisect {self.package} --from {self.start} --to {self.end}{pins} "
                 f"--users {self.users}")
 
+    def record(self) -> BisectRecord:
+        """What ``bisect.json`` holds, made by this kit on this Python."""
+        return BisectRecord(self.command(), self.package, self.pins, self.start, self.end, VARIANT, SERVER,
+                            self.users, wslab.__version__, platform.python_version(), self.releases,
+                            self.first_release_without_500, self.index_error)
+
     def as_dict(self) -> dict[str, Any]:
         """What ``wslab bisect --json`` prints and ``bisect.json`` holds."""
-        return {"made_by": self.command(),
-                "package": self.package, "pins": self.pins, "from": self.start, "to": self.end,
-                "variant": VARIANT, "server": SERVER, "users": self.users,
-                "kit_version": wslab.__version__, "python": platform.python_version(),
-                "releases": [r.as_dict() for r in self.releases],
-                "first_release_without_500": self.first_release_without_500,
-                "index_error": self.index_error}
+        return self.record().to_dict()
 
 
 def bisect_dir() -> Path:
@@ -160,18 +139,11 @@ def bisect_dir() -> Path:
     return Path(override) if override else KIT_ROOT / ".wslab" / "bisect"
 
 
-def package_name(text: str) -> str:
-    """*text* as a canonical package name; anything that cannot be one is a :class:`WslabError`."""
-    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?", text.strip()):
-        raise WslabError(f"{text!r} is not a package name")
-    return envs.canonical(text.strip())
-
-
 def fixed_pins(package: str, pins: Sequence[str]) -> dict[str, str]:
     """The ``NAME==VERSION`` *pins* held fixed while *package* moves; bad ones are refused."""
     fixed: dict[str, str] = {}
     for pin in pins:
-        name, version = envs.parse_pin(pin)
+        name, version = parse_pin(pin)
         if name == package:
             raise WslabError(f"--pin {pin} pins {package}, the package being bisected; "
                              "give its range with --from and --to instead")
@@ -181,103 +153,10 @@ def fixed_pins(package: str, pins: Sequence[str]) -> dict[str, str]:
     return fixed
 
 
-def _is_final(version: Version) -> bool:
-    return not version.is_prerelease and version.local is None
-
-
-def final_releases(versions: Sequence[str]) -> list[str]:
-    """The final releases among *versions* (see the module's docstring), oldest first."""
-    parsed = []
-    for text in versions:
-        try:
-            parsed.append((Version(text), text))
-        except InvalidVersion:
-            continue
-    return [text for version, text in sorted(parsed) if _is_final(version)]
-
-
-def _why_unreachable(lines: Sequence[str]) -> str:
-    """A short reason from pip's retry warnings: ``127.0.0.1:9: Connection refused``."""
-    text = "\n".join(lines)
-    where = re.search(r"host='([^']+)', port=(\d+)", text)
-    errno = re.search(r"\[Errno -?\d+\] ([^\"')]+)", text)
-    if where and errno:
-        return f"{where[1]}:{where[2]}: {errno[1].strip()}"
-    line = next((x for x in reversed(lines) if _UNREACHABLE.search(x)), lines[-1] if lines else "")
-    return re.sub(r"^(?:WARNING|ERROR):\s*", "", line)[:200] or "no reason given"
-
-
-def list_releases(package: str, python: str | Path | None = None) -> list[str]:
-    """Every final release of *package* on the package index, oldest first.
-
-    Asks ``pip index versions`` of *python* (default: this interpreter), so
-    pip's configuration applies (``PIP_INDEX_URL``, extra indexes, find-links)
-    and releases that do not support that Python are left out.  A project the
-    index does not know, and an index that cannot be reached, are each one
-    :class:`WslabError` that says which.
-    """
-    package = package_name(package)
-    command = [str(python or sys.executable), "-m", "pip", "index", "versions", package,
-               "--json", "--disable-pip-version-check", "--retries", "2"]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=LIST_TIMEOUT,
-                              stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise WslabError(f"the package index is unreachable: listing {package}'s releases "
-                         f"took more than {LIST_TIMEOUT:.0f} s") from None
-    output = f"{done.stdout}\n{done.stderr}"
-    if done.returncode != 0:
-        if "No module named pip" in output:
-            raise WslabError(f"listing {package}'s releases needs pip in {command[0]}")
-        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
-        if _UNREACHABLE.search(output):
-            raise WslabError(f"the package index is unreachable ({_why_unreachable(lines)}), "
-                             f"cannot list {package}'s releases")
-        if os.environ.get("PIP_NO_INDEX", "").lower() in ("1", "true", "yes", "on"):
-            raise WslabError(f"the package index is switched off (PIP_NO_INDEX), cannot list "
-                             f"{package}'s releases")
-        if "No matching distribution found" in output:
-            raise WslabError(f"the package index knows no project named {package!r} "
-                             f"(or it has no release for Python {platform.python_version()})")
-        raise WslabError(f"pip index versions {package} failed: "
-                         f"{lines[-1] if lines else '(no output)'}")
-    try:
-        versions = json.loads(done.stdout)["versions"]
-    except (ValueError, KeyError, TypeError):
-        raise WslabError(f"pip index versions {package} printed no JSON list of versions") from None
-    found = final_releases(versions)
-    if not found:
-        raise WslabError(f"the package index has no final release of {package}")
-    return found
-
-
 def default_range(package: str) -> tuple[str | None, str | None]:
     """*package*'s version in the ``incident`` and in the ``current`` pin set (``None`` if unpinned)."""
-    name = envs.canonical(package)
+    name = canonical(package)
     return envs.pinset("incident").pins.get(name), envs.pinset("current").pins.get(name)
-
-
-def _version(text: str, what: str) -> Version:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        raise WslabError(f"{what} {text!r} is not a version") from None
-
-
-def releases_in(releases: Sequence[str], start: str, end: str, package: str = "the package") -> list[str]:
-    """The releases from *start* to *end*, both included; each end must be one of *releases*."""
-    by_version = {Version(r): r for r in releases}
-    for what, text in (("--from", start), ("--to", end)):
-        if _version(text, what) not in by_version:
-            ordered = sorted(by_version)
-            at = sum(1 for v in ordered if v < Version(text))
-            near = ", ".join(by_version[v] for v in ordered[max(0, at - 2):at + 2])
-            raise WslabError(f"{what} {text} is not a release of {package} on the package index "
-                             f"(nearby: {near})")
-    low, high = Version(start), Version(end)
-    if low > high:
-        raise WslabError(f"--from {start} is newer than --to {end}: the range is empty")
-    return [by_version[v] for v in sorted(by_version) if low <= v <= high]
 
 
 def release_pins(package: str, version: str, fixed: dict[str, str]) -> envs.PinSet:
@@ -342,13 +221,6 @@ def first_release_without_500(releases: Sequence[ReleaseResult]) -> str | None:
     return first
 
 
-def _write_json(path: Path, record: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.tmp")
-    partial.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, path)
-
-
 def _measure(package: str, version: str, fixed: dict[str, str], users: int, logs: Path,
              build: Callable[[envs.PinSet], envs.Env], step: Callable[[str], None]) -> ReleaseResult:
     """Build *version*'s environment, run it, cache the row and its log."""
@@ -381,14 +253,12 @@ def _measure(package: str, version: str, fixed: dict[str, str], users: int, logs
         result.error = f"the run printed no usable row ({type(exc).__name__}: {exc})"
         return result
     result.direct = row["direct"]
-    result.versions = {k: v for k, v in row.items()
-                       if k in ("werkzeug", "python_engineio", "python_socketio", "flask_socketio",
-                                "simple_websocket", "flask")}
+    result.versions = {k: v for k, v in row.items() if k in VERSION_FIELDS.values()}
     result.log = log.name
     cache = _cache_file(package, version, fixed, users)
     cache.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(log, cache.with_suffix(".log"))
-    _write_json(cache, {"format": CACHE_FORMAT, "package": package, "version": version,
+    write_json(cache, {"format": CACHE_FORMAT, "package": package, "version": version,
                         "pins": {**fixed, package: version}, "env": env.folder, "env_key": env.key,
                         "variant": VARIANT, "server": SERVER, "kind": KIND, "users": users,
                         "kit_version": wslab.__version__, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -444,7 +314,7 @@ def run_bisect(package: str, start: str | None = None, end: str | None = None,
     if listed is not None:
         versions = releases_in(listed, start, end, package)
     else:
-        low, high = _version(start, "--from"), _version(end, "--to")
+        low, high = version_of(start, "--from"), version_of(end, "--to")
         if low > high:
             raise WslabError(f"--from {start} is newer than --to {end}: the range is empty")
         versions = [v for v in cached_releases(package, fixed, users) if low <= Version(v) <= high]
@@ -456,8 +326,8 @@ def run_bisect(package: str, start: str | None = None, end: str | None = None,
     logs.mkdir(parents=True, exist_ok=True)
     build = build or (lambda p: envs.build(p, progress=False))
     results: list[ReleaseResult] = []
-    bar = tqdm(total=len(versions), desc=f"bisect {package}", unit="release", file=sys.stderr,
-               leave=False, disable=not progress)
+    bar = Bar(total=len(versions), desc=f"bisect {package}", unit="release", file=sys.stderr,
+              leave=False, disable=not progress)
     try:
         for version in versions:
             bar.set_postfix_str(version)
@@ -470,21 +340,16 @@ def run_bisect(package: str, start: str | None = None, end: str | None = None,
         bar.close()
     result = BisectResult(package, {**fixed}, start, end, users, results,
                           first_release_without_500(results), out, index_error)
-    _write_json(out / RESULT_FILE, result.as_dict())
+    save(out / RESULT_FILE, result.record())
     return result
 
 
 def read_result(path: Path) -> dict[str, Any]:
-    """A ``bisect.json`` as :meth:`BisectResult.as_dict` wrote it."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise WslabError(f"no bisect result at {path} (make one with: wslab bisect PACKAGE)") from None
-    except json.JSONDecodeError as exc:
-        raise WslabError(f"{path} is not a bisect result: {exc}") from None
+    """A ``bisect.json`` as :meth:`BisectResult.as_dict` wrote it (read by :func:`wslab.model.records.load_bisect`)."""
+    return load_bisect(Path(path)).to_dict()
 
 
-def release_table(record: dict[str, Any],
+def release_table(record: Mapping[str, Any],
                   keys: Sequence[str] = ("status_500", "write_before_start_response", "status_101",
                                          "not_logged", "status_400")) -> pd.DataFrame:
     """One row per release of a :func:`read_result` record, its direct counts as ``k/n``."""

@@ -7,17 +7,13 @@ module starts a fresh stack on that server, runs *users* direct-WebSocket and
 ones only), waits until the server has ended and logged every connection, and
 joins the clients' record with the log (:mod:`wslab.study.runs.outcomes`).
 
-Servers:
-
-``werkzeug``
-    Werkzeug's threaded dev server with the debugger off, as ``socketio.run(app)``
-    serves in threading mode (:class:`wslab.lab.stack.LabStack`).
-``werkzeug-debug``
-    the same server with the debugger on, as ``socketio.run(app, debug=True)``
-    serves it (``LabStack(debugger=True)``).
-``gunicorn-gthread``
-    gunicorn's gthread worker (``-w 1 --threads N``) as a child process
-    (:class:`wslab.lab.gunicorn_server.GunicornServer`).
+Servers are named as :data:`wslab.model.servers.SERVERS` names them, and each
+is run through the registry of :mod:`wslab.lab.servers` inside a
+:class:`wslab.lab.stack.LabStack`: ``werkzeug`` (Werkzeug's threaded dev
+server, as ``socketio.run(app)`` serves in threading mode), ``werkzeug-debug``
+(the same with the debugger on, as ``socketio.run(app, debug=True)``) and
+``gunicorn-gthread`` (gunicorn's gthread worker, ``-w 1 --threads N``, as a
+child process).  A server added to the registry runs here unchanged.
 
 The matrix runs this module in each cell's environment and reads its rows,
 one JSON list on stdout::
@@ -30,56 +26,33 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from wslab.app.variants import get_variant
 from wslab.errors import WslabError
+from wslab.lab import servers
 from wslab.lab.stack import LabStack
-from wslab.lab.traffic import TrafficReport, Workload, run_workload
+from wslab.lab.traffic import Workload, run_workload
 from wslab.logs import parse_logs, summarize
+from wslab.model.packages import VERSION_FIELDS
+from wslab.model.servers import SERVERS
 from wslab.study.runs.envrun import emit_rows
 from wslab.study.runs.outcomes import connection_outcomes, outcome_counts
 from wslab.versions import stack_versions
 
-SERVERS: tuple[str, ...] = ("werkzeug", "werkzeug-debug", "gunicorn-gthread")
 #: The kinds of Socket.IO connection a row can run, as :mod:`wslab.study.runs.outcomes` names them.
 KINDS: tuple[str, ...] = ("direct", "upgrade")
 
-#: The version fields of a row, by the package they name.
-VERSION_FIELDS = {"werkzeug": "werkzeug", "python-engineio": "python_engineio",
-                  "python-socketio": "python_socketio", "flask-socketio": "flask_socketio",
-                  "simple-websocket": "simple_websocket", "flask": "flask"}
+#: How long the server may take to end and log every connection after the clients are done.
+IDLE_TIMEOUT = 60.0
 
 
 def check_server(server: str) -> str:
-    """*server* if it is one of :data:`SERVERS`; otherwise one clear :class:`WslabError`."""
-    if server not in SERVERS:
-        raise WslabError(f"unknown server {server!r} (choose from {', '.join(SERVERS)})")
+    """*server* if the registry of :mod:`wslab.lab.servers` has it; otherwise one clear :class:`WslabError`."""
+    servers.factory(server)
     return server
-
-
-def _drive_werkzeug(variant: str, log_path: Path, workload: Workload, debugger: bool,
-                    redis_url: str | None) -> tuple[TrafficReport, list[Path], dict[str, int]]:
-    with LabStack(variant, log_path=log_path, redis_url=redis_url, debugger=debugger) as stack:
-        report = run_workload(stack, workload)
-        seen = Counter(f"dropped: {d.error}" for d in stack.server.dropped)
-        seen.update(f"reported: {e.exception}" for e in stack.server.reported)
-    return report, [log_path], dict(sorted(seen.items()))
-
-
-def _drive_gunicorn(variant: str, log_path: Path, workload: Workload,
-                    redis_url: str | None) -> tuple[TrafficReport, list[Path], dict[str, int]]:
-    from wslab.lab.gunicorn_server import GunicornServer
-
-    with GunicornServer(variant, log_dir=log_path.parent, name=log_path.stem,
-                        redis_url=redis_url or "fakeredis") as server:
-        report = run_workload(server.url, workload)
-        exits = server.wait_idle(60)["outcomes"]
-        logs = [server.access_log, server.error_log]
-    return report, logs, {f"raised: {k}": v for k, v in sorted(exits.items()) if k != "returned"}
 
 
 def run_one(cell: str, variant: str, server: str, log_dir: Path, users: int,
@@ -108,11 +81,10 @@ def run_one(cell: str, variant: str, server: str, log_dir: Path, users: int,
     log_path.unlink(missing_ok=True)
     direct, upgrade = (users if "direct" in kinds else 0), (users if "upgrade" in kinds else 0)
     workload = Workload(ws_users=direct, upgrade_users=upgrade, concurrency=max(1, direct + upgrade))
-    if server == "gunicorn-gthread":
-        report, logs, server_side = _drive_gunicorn(variant, log_path, workload, redis_url)
-    else:
-        report, logs, server_side = _drive_werkzeug(variant, log_path, workload,
-                                                    server == "werkzeug-debug", redis_url)
+    with LabStack(variant, log_path=log_path, redis_url=redis_url, server=server) as stack:
+        report = run_workload(stack.url, workload)
+        idle = stack.wait_idle(IDLE_TIMEOUT)
+        logs = stack.server.logs
     parsed = parse_logs([str(path) for path in logs])  # each file in the format it is detected as
     outcomes = connection_outcomes(report, parsed)
     totals = report.totals()
@@ -128,7 +100,7 @@ def run_one(cell: str, variant: str, server: str, log_dir: Path, users: int,
         "session_visible_in_handler": totals["session_seen_by_connect"],
         "socketio_users": direct + upgrade,
         "client_errors": totals["client_errors"],
-        "server_side": server_side,
+        "server_side": idle.server_side,
         "logs": [path.name for path in logs],
     }
 
@@ -137,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one cell's variants on one server; print the rows as one JSON list."""
     parser = argparse.ArgumentParser(prog="python -m wslab.study.versions.cellrun", description=main.__doc__)
     parser.add_argument("--cell", required=True)
-    parser.add_argument("--server", default="werkzeug")
+    parser.add_argument("--server", default=SERVERS[0], help=f"{', '.join(SERVERS)} (default: {SERVERS[0]})")
     parser.add_argument("--variants", default="before")
     parser.add_argument("--users", type=int, default=4)
     parser.add_argument("--log-dir", required=True, type=Path)

@@ -30,13 +30,13 @@ Werkzeug cell also runs ``guard``; the incident cell also runs
 is reported as failed and the others still run.
 
 :func:`run_matrix` writes ``matrix.json`` (rows, failures and how they were
-made) and one log per row under ``logs/`` in the output folder;
+made; a :class:`wslab.model.records.MatrixRecord`) and one log per row under
+``logs/`` in the output folder;
 :func:`conclusions` reads the rows and says what they show.
 """
 
 from __future__ import annotations
 
-import json
 import platform
 import sys
 import time
@@ -52,6 +52,7 @@ from wslab.progress import Bar
 import wslab
 from wslab.errors import WslabError
 from wslab.lab import envs
+from wslab.model.records import MatrixCell, MatrixRecord, MatrixRow, load_matrix, save
 from wslab.study.runs import envrun
 from wslab.study.versions.cellrun import check_server
 
@@ -207,27 +208,16 @@ def rows_of(results: Sequence[CellResult]) -> list[dict[str, Any]]:
 def write_result(path: Path, results: Sequence[CellResult], users: int, seconds: float,
                  command: str) -> None:
     """``matrix.json``: the rows, the failed cells, the design and how it was made."""
-    record = {
-        "made_by": command,
-        "kit_version": wslab.__version__,
-        "python": platform.python_version(),
-        "made_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "users_per_kind": users,
-        "seconds": seconds,
-        "cells": [dict(asdict(r.cell), env=r.env, seconds=r.seconds, error=r.error) for r in results],
-        "rows": rows_of(results),
-    }
-    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    cells = [MatrixCell.from_dict(dict(asdict(r.cell), env=r.env, seconds=r.seconds, error=r.error))
+             for r in results]
+    save(path, MatrixRecord(command, wslab.__version__, platform.python_version(),
+                            time.strftime("%Y-%m-%dT%H:%M:%S%z"), users, seconds, cells,
+                            [MatrixRow.from_dict(row) for row in rows_of(results)]))
 
 
 def read_result(path: Path) -> dict[str, Any]:
-    """A ``matrix.json`` written by :func:`write_result`."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise WslabError(f"no matrix result at {path} (make one with: wslab matrix --out DIR)") from None
-    except json.JSONDecodeError as exc:
-        raise WslabError(f"{path} is not a matrix result: {exc}") from None
+    """A ``matrix.json`` written by :func:`write_result` (read by :func:`wslab.model.records.load_matrix`)."""
+    return load_matrix(path).to_dict()
 
 
 def _row(rows: Sequence[dict[str, Any]], cell: str, variant: str) -> dict[str, Any] | None:
