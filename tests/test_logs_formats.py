@@ -419,7 +419,7 @@ def test_gunicorn_traceback_is_found_and_matched_to_nothing() -> None:
     assert summary["unparsed_lines"] == 0 and summary["request_lines"] == 0 and summary["lines"] == 19
     error = parsed.errors.iloc[0]
     assert len(parsed.errors) == 1 and error["line"] == 5
-    assert error["kind"] == "gunicorn" and error["exception"] == "KeyError" and bool(error["complete"])
+    assert error["reporter"] == "gunicorn" and error["exception"] == "KeyError" and bool(error["complete"])
     assert error["header"].endswith("[ERROR] Error handling request GET /boom?x=1")
     assert [f["function"] for f in error["frames"]] == ["handle", "handle_request", "app"]
     assert error["ts"] == pd.Timestamp("2026-12-02T02:43:14") and pd.isna(error["request"])

@@ -97,7 +97,7 @@ def test_tracebacks_are_matched_to_their_request(real_log) -> None:
     errors = parsed.errors.reset_index(drop=True)
     assert (matched["status"] == "500").all()
     assert (matched.loc[errors["error"] == WRITE_ERROR, "transport"] == "websocket").all()
-    assert set(matched.loc[errors["kind"] == "flask", "path"]) == {"/boom", "/chain"}
+    assert set(matched.loc[errors["reporter"] == "flask", "path"]) == {"/boom", "/chain"}
     assert parsed.errors["request"].is_unique
 
 
@@ -177,7 +177,7 @@ def test_writeup_excerpt() -> None:
     ]
     (error,) = parsed.errors.to_dict("records")
     assert error["error"] == WRITE_ERROR  # the format's " (taskName=None)" suffix is stripped
-    assert error["request"] == 0 and error["kind"] == "werkzeug"
+    assert error["request"] == 0 and error["reporter"] == "werkzeug"
     assert str(error["ts"]) == "2025-09-01 13:04:34.763942"
     assert parsed.unparsed_lines == 0 and parsed.lines == 10
 

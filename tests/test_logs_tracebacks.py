@@ -203,7 +203,7 @@ def test_chained_tracebacks_both_paths(log_bytes: bytes, splice: int | None) -> 
     errors = parsed.errors
     paths = parsed.requests.loc[errors["request"].astype(int), "path"].tolist()
     got = list(
-        zip(paths, errors["kind"], errors["error"], errors["chain"], errors["sub_exceptions"], strict=True)
+        zip(paths, errors["reporter"], errors["error"], errors["chain"], errors["sub_exceptions"], strict=True)
     )
     assert got == ROWS
     assert errors["complete"].all()

@@ -122,16 +122,19 @@ class Wanted:
         return self.version is None and self.specifier is None
 
 
-def probe_versions(python: str | Path, packages: Sequence[str] = ()) -> tuple[str, dict[str, str | None]]:
+def probe_versions(python: str | Path, packages: Sequence[str] = (), *,
+                   isolated: bool = False) -> tuple[str, dict[str, str | None]]:
     """Run *python* and read its Python version and each of *packages*' installed version there.
 
     Versions come back by canonical name (``None`` for a package that is not
-    installed); with no *packages*, every installed distribution.  An
-    interpreter that cannot be started, fails, or prints no answer is one
-    :class:`WslabError`.
+    installed); with no *packages*, every installed distribution.  *isolated*
+    runs it with ``-I`` (no ``PYTHONPATH``, no user site), to read what an
+    environment itself holds.  An interpreter that cannot be started, fails, or
+    prints no answer is one :class:`WslabError`.
     """
+    flags = ["-I"] if isolated else []
     try:
-        done = subprocess.run([str(python), "-c", _READ_VERSIONS, *packages], capture_output=True,
+        done = subprocess.run([str(python), *flags, "-c", _READ_VERSIONS, *packages], capture_output=True,
                               text=True, timeout=INTERPRETER_TIMEOUT, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise WslabError(f"--python {python} did not answer within {INTERPRETER_TIMEOUT:.0f} s") from None
@@ -173,7 +176,7 @@ def installed_versions(python: str | Path | None = None,
                             for name in names}
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
+def logical_lines(text: str) -> list[tuple[int, str]]:
     """``(line number, line)`` without comments, blank lines and backslash continuations."""
     joined: list[tuple[int, str]] = []
     pending, start = "", 0
@@ -206,7 +209,7 @@ def _read_requirements(path: Path, shown: str, seen: set[Path],
         reason = getattr(exc, "strerror", None) or str(exc)
         raise WslabError(f"cannot read requirements file {shown}: {reason}") from None
     seen.add(path.resolve())
-    for number, line in _logical_lines(text):
+    for number, line in logical_lines(text):
         where = f"{shown}:{number}"
         include = _INCLUDE.match(line)
         if include:

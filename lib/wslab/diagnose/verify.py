@@ -39,8 +39,9 @@ from urllib.parse import urlsplit
 import requests
 import socketio
 
-from wslab.errors import WslabError
 from wslab.diagnose.verify_log import LOG_SETTLE_TIMEOUT, TOKEN_PARAM, LogWatch, Sent
+from wslab.errors import WslabError
+from wslab.waiting import WaitTimeout, wait_until
 
 DEFAULT_SOCKETIO_PATH = "/socket.io"
 #: The kit's demo app's client-config route, for ``--client-config`` without a path.
@@ -213,12 +214,11 @@ class EventCall:
 
 
 def _wait_websocket(client: socketio.Client, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while client.transport() != "websocket":
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+    """Whether *client* is on the WebSocket transport within *timeout* seconds."""
+    try:
+        return wait_until(lambda: client.transport() == "websocket", timeout)
+    except WaitTimeout:
+        return False
 
 
 def check_socketio(url: str, path: str, upgrade: bool, timeout: float, token: str = "",

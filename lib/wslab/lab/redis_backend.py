@@ -16,7 +16,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -24,6 +23,7 @@ import redis
 
 from wslab.errors import WslabError
 from wslab.lab import pids
+from wslab.waiting import WaitTimeout, wait_until
 
 Kind = Literal["url", "redis-server", "fakeredis"]
 
@@ -110,16 +110,21 @@ def start_redis_server(binary: str = "redis-server", timeout: float = 10.0) -> R
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
     handle = RedisHandle(client, "redis-server", url, process, workdir)
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def answers() -> bool:
         try:
-            client.ping()
-            return handle
+            return bool(client.ping())
         except redis.ConnectionError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                handle.close()
-                raise WslabError(f"redis-server on port {port} did not start") from None
-            time.sleep(0.05)
+            if process.poll() is not None:
+                raise WaitTimeout("redis-server exited") from None
+            return False
+
+    try:
+        wait_until(answers, timeout, what="redis-server answering")
+    except WaitTimeout:
+        handle.close()
+        raise WslabError(f"redis-server on port {port} did not start") from None
+    return handle
 
 
 def open_redis(url: str | None = None, allow_child: bool = True, allow_fake: bool = True) -> RedisHandle:

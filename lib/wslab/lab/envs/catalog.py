@@ -21,6 +21,7 @@ from typing import Any
 from wslab.errors import WslabError
 from wslab.model.packages import canonical
 from wslab.paths import DATA_DIR, KIT_ROOT
+from wslab.versions import logical_lines, parse_pin
 
 #: The catalogue of named pin sets.
 CATALOG = DATA_DIR / "pinsets.toml"
@@ -33,18 +34,8 @@ ADHOC = "adhoc"
 #: Bumped when the layout of an environment changes, so old ones are not reused.
 FORMAT = 1
 
-_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
-_VERSION = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.+!_-]*[A-Za-z0-9])?$")
 _SET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._]*$")
 
-
-def parse_pin(text: str) -> tuple[str, str]:
-    """``"Werkzeug==2.3.8"`` -> ``("werkzeug", "2.3.8")``; anything else is a :class:`WslabError`."""
-    name, sep, version = text.strip().partition("==")
-    name, version = name.strip(), version.strip()
-    if not sep or not _NAME.match(name) or not _VERSION.match(version):
-        raise WslabError(f"malformed pin {text!r}: write NAME==VERSION, e.g. werkzeug==2.3.8")
-    return canonical(name), version
 
 
 @dataclass(frozen=True)
@@ -81,12 +72,7 @@ def read_requirements(path: Path, exclude: Sequence[str] = ()) -> dict[str, str]
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise WslabError(f"cannot read {path}: {exc.strerror or exc}") from None
-    entries = []
-    for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line or line.startswith(("-r ", "--requirement")):
-            continue
-        entries.append(line)
+    entries = [line for _, line in logical_lines(text) if not line.startswith(("-r ", "--requirement"))]
     skip = {canonical(n) for n in exclude}
     return {n: v for n, v in _pins_from(entries, str(path)).items() if n not in skip}
 

@@ -9,7 +9,6 @@ when the package index is unreachable or switched off (``UV_OFFLINE=1``,
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import re
 import subprocess
@@ -19,18 +18,10 @@ from pathlib import Path
 from wslab.errors import WslabError
 from wslab.lab.envs.catalog import PinSet, tool_pins
 from wslab.paths import KIT_ROOT
+from wslab.versions import probe_versions
 
 #: What the installer was asked for, kept in the environment for reference.
 REQUESTED = "wslab-requirements.txt"
-
-_FREEZE = ("import importlib.metadata as m, json, re, sys\n"
-           "found = {}\n"
-           "for d in m.distributions():\n"
-           "    name = d.metadata['Name']\n"
-           "    if name:\n"
-           "        found[re.sub(r'[-_.]+', '-', name).lower()] = d.version\n"
-           "json.dump(found, sys.stdout, sort_keys=True)\n")
-
 
 def find_uv() -> Path | None:
     """The ``uv`` executable: the ``uv`` package's, or one next to this interpreter."""
@@ -99,13 +90,8 @@ def _run(command: list[str], timeout: float) -> None:
 
 
 def resolved_versions(python: Path) -> dict[str, str]:
-    """``{canonical name: version}`` of every distribution installed for *python*."""
-    done = subprocess.run([str(python), "-I", "-c", _FREEZE], capture_output=True, text=True,
-                          timeout=120, stdin=subprocess.DEVNULL)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise WslabError(f"cannot read the versions installed for {python}: {last}")
-    return json.loads(done.stdout)
+    """``{canonical name: version}`` of every distribution installed for *python* (``-I``)."""
+    return {name: found for name, found in probe_versions(python, isolated=True)[1].items() if found}
 
 
 def _requirements(pins: PinSet, with_kit: bool) -> list[str]:

@@ -31,7 +31,7 @@ def _match_file(requests: pd.DataFrame, errors: pd.DataFrame) -> dict[int, int]:
     target = failed[["method", "path"]].apply(tuple, axis=1).to_dict()
     contexts = failed["context"].to_dict()
     flask = errors[["flask_method", "flask_path"]].apply(tuple, axis=1).to_dict()
-    gunicorn = set(errors.index[errors["kind"] == "gunicorn"])
+    gunicorn = set(errors.index[errors["reporter"] == "gunicorn"])
     events = sorted(
         [(line, 1, idx) for idx, line in failed["line"].items()]
         + [(line, 0, idx) for idx, line in errors["line"].items()]

@@ -18,8 +18,8 @@ see :mod:`wslab.logs.formats`) and returns a :class:`ParsedLog` with
     request text without colour codes);
 ``errors``
     one row per traceback record: ``file``, ``line``, ``ts``, ``header``
-    (the line before the traceback, e.g. ``... Error on request:``), ``kind``
-    (``werkzeug``, ``flask``, ``gunicorn`` for ``Error handling request`` or
+    (the line before the traceback, e.g. ``... Error on request:``), ``reporter``
+    (who wrote the traceback's header: ``werkzeug``, ``flask``, ``gunicorn`` for ``Error handling request`` or
     ``other``), ``exception`` (type), ``message``,
     ``error`` (``"Type: first message line"``), ``frames`` (list of
     ``{file, line, function}`` of the final exception), ``chain`` (the earlier
@@ -89,7 +89,7 @@ ERROR_COLUMNS = [
     "line",
     "ts",
     "header",
-    "kind",
+    "reporter",
     "exception",
     "message",
     "error",

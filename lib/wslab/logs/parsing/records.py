@@ -83,7 +83,7 @@ def error_row(record: Traceback, header: bytes | None, suffix: bytes) -> dict[st
     return {
         "ts": prefix_timestamp(header) if header else None,
         "header": head,
-        "kind": "werkzeug" if werkzeug_at >= 0 else "flask" if flask else "gunicorn" if gunicorn else "other",
+        "reporter": "werkzeug" if werkzeug_at >= 0 else "flask" if flask else "gunicorn" if gunicorn else "other",
         "exception": exception_type(key) if key is not None else None,
         "message": ANSI.sub(b"", message.rstrip()).decode("utf-8", "replace")[:MAX_MESSAGE],
         "error": key,

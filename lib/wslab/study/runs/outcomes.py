@@ -34,12 +34,11 @@ from urllib.parse import parse_qs
 import pandas as pd
 
 from wslab.lab.traffic import CONNECTION_PARAM, TrafficReport
-from wslab.logs import ParsedLog
-
-WRITE_BEFORE_START = "write() before start_response"
+from wslab.logs import WRITE_BEFORE_START_RESPONSE, ParsedLog
+from wslab.model.kinds import ConnectionKind
 
 #: Connection kinds as experiments report them, by the traffic driver's user kind.
-CONNECTION_KINDS = {"websocket": "direct", "upgrade": "upgrade"}
+CONNECTION_KINDS = {"websocket": ConnectionKind.DIRECT, "upgrade": ConnectionKind.UPGRADE}
 
 #: What a connection's own WebSocket request line can show, in report order.
 OUTCOMES = ("status_500", "status_101", "status_200", "status_400", "status_other", "not_logged")
@@ -88,7 +87,7 @@ def _websocket_lines(parsed: ParsedLog) -> pd.DataFrame:
     errors = parsed.errors
     wbsr_requests: set[int] = set()
     if not errors.empty:
-        hit = errors["message"].astype(str).str.contains(WRITE_BEFORE_START, regex=False)
+        hit = errors["message"].astype(str).str.contains(WRITE_BEFORE_START_RESPONSE, regex=False)
         wbsr_requests = set(errors.loc[hit, "request"].dropna().astype(int))
     lines["wbsr"] = [index in wbsr_requests for index in lines.index]
     return lines[["conn", "method", "status", "wbsr"]]

@@ -36,14 +36,15 @@ from wslab.lab import servers
 from wslab.lab.stack import LabStack
 from wslab.lab.traffic import Workload, run_workload
 from wslab.logs import parse_logs, summarize
+from wslab.model.kinds import ConnectionKind
 from wslab.model.packages import VERSION_FIELDS
 from wslab.model.servers import SERVERS
 from wslab.study.runs.envrun import emit_rows
 from wslab.study.runs.outcomes import connection_outcomes, outcome_counts
 from wslab.versions import stack_versions
 
-#: The kinds of Socket.IO connection a row can run, as :mod:`wslab.study.runs.outcomes` names them.
-KINDS: tuple[str, ...] = ("direct", "upgrade")
+#: The kinds of Socket.IO connection a row can run (:class:`wslab.model.kinds.ConnectionKind`).
+KINDS: tuple[str, ...] = tuple(kind.value for kind in ConnectionKind)
 
 #: How long the server may take to end and log every connection after the clients are done.
 IDLE_TIMEOUT = 60.0
@@ -79,7 +80,8 @@ def run_one(cell: str, variant: str, server: str, log_dir: Path, users: int,
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{cell}-{variant}.log"
     log_path.unlink(missing_ok=True)
-    direct, upgrade = (users if "direct" in kinds else 0), (users if "upgrade" in kinds else 0)
+    direct = users if ConnectionKind.DIRECT in kinds else 0
+    upgrade = users if ConnectionKind.UPGRADE in kinds else 0
     workload = Workload(ws_users=direct, upgrade_users=upgrade, concurrency=max(1, direct + upgrade))
     with LabStack(variant, log_path=log_path, redis_url=redis_url, server=server) as stack:
         report = run_workload(stack.url, workload)
@@ -94,8 +96,7 @@ def run_one(cell: str, variant: str, server: str, log_dir: Path, users: int,
         "variant": variant,
         "server": server,
         **{field: versions.get(package) for package, field in VERSION_FIELDS.items()},
-        "direct": outcome_counts(outcomes, "direct"),
-        "upgrade": outcome_counts(outcomes, "upgrade"),
+        **{kind.value: outcome_counts(outcomes, kind) for kind in ConnectionKind},
         "bad_request_syntax_lines": summarize(parsed)["bad_request_syntax_lines"],
         "session_visible_in_handler": totals["session_seen_by_connect"],
         "socketio_users": direct + upgrade,
