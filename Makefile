@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CURRENT := .venv-current
 CURRENT_PY := $(CURRENT)/bin/python
-PIP_QUIET ?= -q
+INSTALL_FLAGS ?= -q
 # The library tests run in four worker processes, one test file per worker at a time
 # (module fixtures stay shared; most tests wait on sockets, so four keep two cores busy);
 # XDIST= runs them in one process.
@@ -34,15 +34,15 @@ help:
 $(VENV)/.installed: pyproject.toml requirements/incident.txt requirements/tools.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "wslab needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install $(PIP_QUIET) --upgrade pip
-	$(PY) -m pip install $(PIP_QUIET) -r requirements/incident.txt -e .
+	$(PY) -m pip install $(INSTALL_FLAGS) --upgrade pip
+	$(PY) -m pip install $(INSTALL_FLAGS) -r requirements/incident.txt -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $@
 
 $(CURRENT)/.installed: pyproject.toml requirements/current.txt requirements/tools.txt
 	$(PYTHON) -m venv $(CURRENT)
-	$(CURRENT_PY) -m pip install $(PIP_QUIET) --upgrade pip
-	$(CURRENT_PY) -m pip install $(PIP_QUIET) -r requirements/current.txt -e .
+	$(CURRENT_PY) -m pip install $(INSTALL_FLAGS) --upgrade pip
+	$(CURRENT_PY) -m pip install $(INSTALL_FLAGS) -r requirements/current.txt -e .
 	@touch $@
 
 install: $(VENV)/.installed

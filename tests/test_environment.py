@@ -79,3 +79,14 @@ def test_environment_yml_installs_the_incident_pins_and_the_kit():
     assert "-r requirements/incident.txt" in pip_section
     assert "-e ." in pip_section
     assert "conda-forge" in env["channels"]
+
+
+def test_the_makefile_names_no_variable_pip_reads_from_the_environment():
+    # make takes a variable's value from the environment, and so does pip for PIP_<OPTION>:
+    # a Makefile variable PIP_QUIET=-q set in the environment made every pip the tests run
+    # fail ("-q is not a valid value for quiet option"), while make itself was happy.
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text(encoding="utf-8")
+    names = set(re.findall(r"^([A-Za-z_][A-Za-z0-9_]*)\s*[?:+]?=", makefile, re.M))
+    names |= set(re.findall(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", makefile))
+    assert "PY" in names and "XDIST" in names  # pinned by hand: the reading finds the Makefile's variables
+    assert sorted(n for n in names if n.startswith("PIP_")) == []
